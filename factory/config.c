@@ -1,0 +1,341 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "schema.h"
+
+#define CONFIG_MAX_SIZE (256 * 1024)
+
+static const char *const credential_sources[] = {"docker", "env", "none", NULL};
+
+static const struct schema_field repository_fields[] = {
+	{"name", &schema_string, SCHEMA_REQUIRED},
+	{"url", &schema_string, SCHEMA_REQUIRED},
+	{"username", &schema_string, 0},
+	{"password", &schema_string, 0},
+	{"token", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field mirror_fields[] = {
+	{"name", &schema_string, SCHEMA_REQUIRED},
+	{"url", &schema_string, SCHEMA_REQUIRED},
+	{"mirrorOf", &schema_string, SCHEMA_REQUIRED},
+	{"username", &schema_string, 0},
+	{"password", &schema_string, 0},
+	{"token", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field maven_fields[] = {
+	{"repositories", &(const struct schema){.type = SCHEMA_LIST,
+		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = repository_fields}}, 0},
+	{"mirrors", &(const struct schema){.type = SCHEMA_LIST,
+		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = mirror_fields}}, 0},
+	{"parallel", &(const struct schema){.type = SCHEMA_INT, .min = 1, .max = 64}, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field registry_fields[] = {
+	{"host", &schema_string, SCHEMA_REQUIRED},
+	{"insecure", &schema_bool, 0},
+	{"ca", &schema_string, 0},
+	{"credentials", &(const struct schema){.type = SCHEMA_STRING, .choices = credential_sources}, 0},
+	{"username", &schema_string, 0},
+	{"password", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field cache_fields[] = {
+	{"dir", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field author_fields[] = {
+	{"name", &schema_string, 0},
+	{"email", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field gitops_fields[] = {
+	{"branch", &schema_string, 0},
+	{"author", &(const struct schema){.type = SCHEMA_OBJECT, .fields = author_fields}, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field config_fields[] = {
+	{"apiVersion", &(const struct schema){.type = SCHEMA_STRING,
+		.choices = (const char *const[]){CONFIG_API_VERSION, NULL}}, SCHEMA_REQUIRED},
+	{"kind", &(const struct schema){.type = SCHEMA_STRING,
+		.choices = (const char *const[]){CONFIG_KIND, NULL}}, SCHEMA_REQUIRED},
+	{"maven", &(const struct schema){.type = SCHEMA_OBJECT, .fields = maven_fields}, 0},
+	{"registries", &(const struct schema){.type = SCHEMA_LIST,
+		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = registry_fields}}, 0},
+	{"baseRegistry", &schema_string, 0},
+	{"cache", &(const struct schema){.type = SCHEMA_OBJECT, .fields = cache_fields}, 0},
+	{"catalog", &schema_string, 0},
+	{"gitops", &(const struct schema){.type = SCHEMA_OBJECT, .fields = gitops_fields}, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema config_schema = {.type = SCHEMA_OBJECT, .fields = config_fields};
+
+static const char *str_of(const struct ynode *map, const char *key, const char *fallback)
+{
+	const struct ynode *n = ynode_get(map, key);
+	return n && n->kind == YNODE_SCALAR && !yscalar_is_null(n) ? n->value : fallback;
+}
+
+static char *absolute_from(const char *base_dir, const char *path)
+{
+	char *out;
+
+	if (path[0] == '/') {
+		out = strdup(path);
+	} else if (path[0] == '~' && path[1] == '/' && getenv("HOME")) {
+		out = fs_path_join(getenv("HOME"), path + 2);
+	} else {
+		out = fs_path_join(base_dir, path);
+	}
+	if (!out)
+		abort();
+	return out;
+}
+
+static char *default_cache_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	char *base, *out;
+
+	if (xdg && xdg[0] == '/')
+		return fs_path_join(xdg, "factory");
+	base = fs_path_join(home && *home ? home : "/tmp", ".cache");
+	out = fs_path_join(base, "factory");
+	free(base);
+	return out;
+}
+
+static void read_repositories(const struct ynode *list, struct config_repository **out, size_t *count)
+{
+	*out = calloc(list ? list->count + 1 : 1, sizeof(**out));
+	if (!*out)
+		abort();
+	*count = 0;
+	for (size_t i = 0; list && i < list->count; i++) {
+		const struct ynode *m = list->values[i];
+		(*out)[(*count)++] = (struct config_repository){
+			.name = str_of(m, "name", ""),
+			.url = str_of(m, "url", ""),
+			.username = str_of(m, "username", NULL),
+			.password = str_of(m, "password", NULL),
+			.token = str_of(m, "token", NULL),
+			.mirror_of = str_of(m, "mirrorOf", NULL),
+		};
+	}
+}
+
+static void apply_defaults(struct config *c)
+{
+	static struct config_repository central = {
+		.name = "central", .url = "https://repo.maven.apache.org/maven2"};
+
+	if (c->repository_count == 0) {
+		free(c->repositories);
+		c->repositories = calloc(1, sizeof(*c->repositories));
+		if (!c->repositories)
+			abort();
+		c->repositories[0] = central;
+		c->repository_count = 1;
+	}
+	if (!c->parallel_downloads)
+		c->parallel_downloads = 8;
+	if (!c->base_registry)
+		c->base_registry = "docker.io";
+	if (!c->cache_dir)
+		c->cache_dir = default_cache_dir();
+	if (!c->git_branch)
+		c->git_branch = "main";
+	if (!c->git_author_name)
+		c->git_author_name = "factory";
+	if (!c->git_author_email)
+		c->git_author_email = "factory@localhost";
+}
+
+static size_t check_urls(const struct config_repository *repos, size_t n, const char *what,
+			 const struct ynode *list, const char *file, struct diag_list *diags)
+{
+	size_t errors = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct ynode *url = ynode_get(list->values[i], "url");
+		if (strncmp(repos[i].url, "https://", 8) != 0 && strncmp(repos[i].url, "http://", 7) != 0 &&
+		    strncmp(repos[i].url, "file://", 7) != 0) {
+			diag_add(diags, DIAG_ERROR, file, url->line, url->col,
+				 "maven.%s[%zu].url: '%s' is not an http(s):// or file:// URL", what, i, repos[i].url);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+int config_load(struct config **out, const char *path, struct diag_list *diags, struct error *err)
+{
+	struct config *c = calloc(1, sizeof(*c));
+	const struct ynode *root, *maven, *list;
+	size_t errors = 0;
+
+	*out = NULL;
+	if (!c)
+		abort();
+	if (!path) {
+		apply_defaults(c);
+		*out = c;
+		return 0;
+	}
+	c->path = strdup(path);
+	c->dir = fs_dirname(path);
+	if (!c->path)
+		abort();
+	if (ydoc_load_file(&c->doc, path, CONFIG_MAX_SIZE, diags, err)) {
+		config_free(c);
+		return -1;
+	}
+	root = c->doc->root;
+	errors += schema_check(&config_schema, root, "", path, diags);
+	if (errors || !root) {
+		config_free(c);
+		return error_set(err, ERROR_INVALID, "%s: invalid configuration", path);
+	}
+	maven = ynode_get(root, "maven");
+	list = ynode_get(maven, "repositories");
+	read_repositories(list, &c->repositories, &c->repository_count);
+	errors += check_urls(c->repositories, c->repository_count, "repositories", list, path, diags);
+	list = ynode_get(maven, "mirrors");
+	read_repositories(list, &c->mirrors, &c->mirror_count);
+	errors += check_urls(c->mirrors, c->mirror_count, "mirrors", list, path, diags);
+	{
+		long long v;
+		if (yscalar_int(ynode_get(maven, "parallel"), &v))
+			c->parallel_downloads = v;
+	}
+
+	list = ynode_get(root, "registries");
+	c->registries = calloc(list ? list->count + 1 : 1, sizeof(*c->registries));
+	if (!c->registries)
+		abort();
+	for (size_t i = 0; list && i < list->count; i++) {
+		const struct ynode *m = list->values[i];
+		bool insecure = false;
+		yscalar_bool(ynode_get(m, "insecure"), &insecure);
+		c->registries[c->registry_count++] = (struct config_registry){
+			.host = str_of(m, "host", ""),
+			.insecure = insecure,
+			.ca_file = str_of(m, "ca", NULL),
+			.credentials = str_of(m, "credentials", "docker"),
+			.username = str_of(m, "username", NULL),
+			.password = str_of(m, "password", NULL),
+		};
+	}
+	c->base_registry = str_of(root, "baseRegistry", NULL);
+	if (str_of(ynode_get(root, "cache"), "dir", NULL))
+		c->cache_dir = absolute_from(c->dir, str_of(ynode_get(root, "cache"), "dir", NULL));
+	if (str_of(root, "catalog", NULL))
+		c->catalog_dir = absolute_from(c->dir, str_of(root, "catalog", NULL));
+	c->git_branch = str_of(ynode_get(root, "gitops"), "branch", NULL);
+	c->git_author_name = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "name", NULL);
+	c->git_author_email = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "email", NULL);
+	if (errors) {
+		config_free(c);
+		return error_set(err, ERROR_INVALID, "%s: invalid configuration", path);
+	}
+	apply_defaults(c);
+	*out = c;
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->repositories);
+	free(c->mirrors);
+	free(c->registries);
+	free(c->cache_dir);
+	free(c->catalog_dir);
+	free(c->path);
+	free(c->dir);
+	ydoc_free(c->doc);
+	free(c);
+}
+
+char *config_find(const char *recipe_path)
+{
+	const char *env = getenv("FACTORY_CONFIG");
+	char resolved[PATH_MAX], *dir;
+
+	if (env && *env)
+		return strdup(env);
+	if (!realpath(recipe_path, resolved))
+		return NULL;
+	dir = fs_dirname(resolved);
+	for (;;) {
+		char *candidate = fs_path_join(dir, "factory.yaml");
+		char *parent;
+		if (access(candidate, R_OK) == 0) {
+			free(dir);
+			return candidate;
+		}
+		free(candidate);
+		if (strcmp(dir, "/") == 0)
+			break;
+		parent = fs_dirname(dir);
+		free(dir);
+		dir = parent;
+	}
+	free(dir);
+	return NULL;
+}
+
+int config_expand(const char *value, char **out, struct error *err)
+{
+	size_t cap = strlen(value) + 1, len = 0;
+	char *buf = malloc(cap);
+
+	*out = NULL;
+	if (!buf)
+		abort();
+	for (const char *p = value; *p;) {
+		const char *piece = p;
+		size_t piece_len = 1;
+		char name[128];
+
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p + 2, '}');
+			size_t n = end ? (size_t)(end - p - 2) : 0;
+			if (!end || n == 0 || n >= sizeof(name)) {
+				free(buf);
+				return error_set(err, ERROR_INVALID, "unterminated or empty ${...} reference");
+			}
+			memcpy(name, p + 2, n);
+			name[n] = '\0';
+			piece = getenv(name);
+			if (!piece) {
+				free(buf);
+				return error_set(err, ERROR_INVALID, "environment variable %s is not set", name);
+			}
+			piece_len = strlen(piece);
+			p = end + 1;
+		} else {
+			p++;
+		}
+		if (len + piece_len + 1 > cap) {
+			cap = (len + piece_len + 1) * 2;
+			buf = realloc(buf, cap);
+			if (!buf)
+				abort();
+		}
+		memcpy(buf + len, piece, piece_len);
+		len += piece_len;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}

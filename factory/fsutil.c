@@ -1,0 +1,273 @@
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, struct error *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd;
+
+	*data = NULL;
+	*size = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set_errno(err, "cannot open %s", path);
+	if (fstat(fd, &st) < 0) {
+		error_set_errno(err, "cannot stat %s", path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		error_set(err, ERROR_IO, "%s is not a regular file", path);
+		goto fail;
+	}
+	if ((unsigned long long)st.st_size > max_size) {
+		error_set(err, ERROR_LIMIT, "%s is larger than %zu bytes", path, max_size);
+		goto fail;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		abort();
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			error_set_errno(err, "cannot read %s", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	close(fd);
+	*data = buf;
+	*size = len;
+	return 0;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+static int write_all(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+
+	while (size > 0) {
+		ssize_t n = write(fd, p, size);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		size -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_fsync_dir(const char *dir, struct error *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return error_set_errno(err, "cannot open directory %s", dir);
+	if (fsync(fd) < 0 && errno != EINVAL) {
+		close(fd);
+		return error_set_errno(err, "cannot sync directory %s", dir);
+	}
+	close(fd);
+	return 0;
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t size, unsigned mode,
+			 struct error *err)
+{
+	size_t len = strlen(path);
+	char *tmp = malloc(len + sizeof(".tmp.XXXXXX"));
+	char *dir = NULL;
+	int fd, rc = -1;
+
+	if (!tmp)
+		abort();
+	memcpy(tmp, path, len);
+	memcpy(tmp + len, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		error_set_errno(err, "cannot create a temporary file beside %s", path);
+		free(tmp);
+		return -1;
+	}
+	/* mkostemp creates 0600 whatever the umask; set the mode explicitly so output does not
+	 * depend on the caller's umask. */
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, size) < 0 || fsync(fd) < 0) {
+		error_set_errno(err, "cannot write %s", tmp);
+		close(fd);
+		goto out;
+	}
+	if (close(fd) < 0) {
+		error_set_errno(err, "cannot write %s", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) < 0) {
+		error_set_errno(err, "cannot rename %s to %s", tmp, path);
+		goto out;
+	}
+	dir = fs_dirname(path);
+	rc = fs_fsync_dir(dir, err);
+out:
+	if (rc)
+		unlink(tmp);
+	free(dir);
+	free(tmp);
+	return rc;
+}
+
+int fs_mkdir_p(const char *path, struct error *err)
+{
+	char *copy = strdup(path);
+	int rc = 0;
+
+	if (!copy)
+		abort();
+	for (char *p = copy + 1; ; p++) {
+		char saved = *p;
+		if (saved != '/' && saved != '\0')
+			continue;
+		*p = '\0';
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+			rc = error_set_errno(err, "cannot create directory %s", copy);
+			break;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(copy);
+	return rc;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		return rmdir(path);
+	return unlink(path);
+}
+
+int fs_remove_tree(const char *path, struct error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : error_set_errno(err, "cannot stat %s", path);
+	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		return error_set_errno(err, "cannot remove %s", path);
+	return 0;
+}
+
+int fs_make_temp_dir(const char *prefix, char **path, struct error *err)
+{
+	size_t len = strlen(prefix);
+	char *tmpl = malloc(len + 7);
+
+	if (!tmpl)
+		abort();
+	memcpy(tmpl, prefix, len);
+	memcpy(tmpl + len, "XXXXXX", 7);
+	if (!mkdtemp(tmpl)) {
+		error_set_errno(err, "cannot create a temporary directory %s", tmpl);
+		free(tmpl);
+		return -1;
+	}
+	/* mkdtemp makes 0700; bundles are meant to be read by others (CI, git). */
+	if (chmod(tmpl, 0755) < 0) {
+		error_set_errno(err, "cannot chmod %s", tmpl);
+		rmdir(tmpl);
+		free(tmpl);
+		return -1;
+	}
+	*path = tmpl;
+	return 0;
+}
+
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+int fs_replace_dir(const char *staged, const char *target, struct error *err)
+{
+	struct stat st;
+	char *parent;
+	int rc;
+
+	if (lstat(target, &st) < 0) {
+		if (errno != ENOENT)
+			return error_set_errno(err, "cannot stat %s", target);
+		if (rename(staged, target) < 0)
+			return error_set_errno(err, "cannot rename %s to %s", staged, target);
+	} else {
+		/* Swap in one step so readers see either the old or the new directory, never a mix
+		 * and never none; `staged` then holds the old content, which we delete. */
+		if (syscall(SYS_renameat2, AT_FDCWD, staged, AT_FDCWD, target, RENAME_EXCHANGE) < 0)
+			return error_set_errno(err, "cannot replace %s", target);
+		if (fs_remove_tree(staged, err))
+			return -1;
+	}
+	parent = fs_dirname(target);
+	rc = fs_fsync_dir(parent, err);
+	free(parent);
+	return rc;
+}
+
+char *fs_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb;
+	char *out;
+
+	while (la > 1 && a[la - 1] == '/')
+		la--;
+	while (*b == '/')
+		b++;
+	lb = strlen(b);
+	out = malloc(la + lb + 2);
+	if (!out)
+		abort();
+	memcpy(out, a, la);
+	out[la] = '/';
+	memcpy(out + la + 1, b, lb + 1);
+	return out;
+}
+
+char *fs_dirname(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *out;
+
+	if (!slash)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	out = strndup(path, (size_t)(slash - path));
+	if (!out)
+		abort();
+	return out;
+}
+
+const char *fs_basename(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}

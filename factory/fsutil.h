@@ -1,0 +1,42 @@
+/* fsutil.h - file helpers that never leave a half-written file behind. */
+#ifndef FACTORY_FSUTIL_H
+#define FACTORY_FSUTIL_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* Reads a whole regular file; refuses files larger than max_size (ERROR_LIMIT). The buffer
+ * is NUL-terminated (not counted in *size); free() it. */
+int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, struct error *err);
+
+/* Writes data to a temporary file beside `path`, fsyncs it and renames it into place. On any
+ * failure the temporary file is removed and `path` is untouched. */
+int fs_write_file_atomic(const char *path, const void *data, size_t size, unsigned mode,
+			 struct error *err);
+
+/* mkdir -p with mode 0755 for missing components. */
+int fs_mkdir_p(const char *path, struct error *err);
+
+/* rm -rf; a missing path is not an error. Does not follow symlinks. */
+int fs_remove_tree(const char *path, struct error *err);
+
+/* Makes a fresh directory named `<prefix>XXXXXX`; returns a malloc'd path. */
+int fs_make_temp_dir(const char *prefix, char **path, struct error *err);
+
+/* Atomically puts directory `staged` at `target`: the old `target` (if any) stays complete
+ * until the swap and is removed afterwards. */
+int fs_replace_dir(const char *staged, const char *target, struct error *err);
+
+/* Joins two path components with exactly one '/'; returns a malloc'd string. */
+char *fs_path_join(const char *a, const char *b);
+
+/* The directory part of a path ("." when there is none); malloc'd. */
+char *fs_dirname(const char *path);
+
+/* The last component of a path, pointing into `path`. */
+const char *fs_basename(const char *path);
+
+int fs_fsync_dir(const char *dir, struct error *err);
+
+#endif

@@ -1,0 +1,51 @@
+/* factory - Flink images and Kubernetes manifests from one recipe. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef FACTORY_VERSION
+#define FACTORY_VERSION "0.1.0"
+#endif
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"render", cmd_render, "write the Kubernetes manifests of a recipe to out/<app>/manifests"},
+	{"validate", cmd_validate, "check a recipe and report every problem"},
+	{NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: factory <command> [options] RECIPE\n\ncommands:\n");
+	for (const struct command *c = commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "\nRun 'factory <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("factory %s\n", FACTORY_VERSION);
+		return EXIT_OK;
+	}
+	for (const struct command *c = commands; c->name; c++)
+		if (strcmp(argv[1], c->name) == 0)
+			return c->run(argc - 1, argv + 1);
+	fprintf(stderr, "factory: '%s' is not a command\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,28 @@
+/* workspace.h - what every command that reads a recipe needs: the configuration that
+ * applies to it and the connector catalog. */
+#ifndef FACTORY_WORKSPACE_H
+#define FACTORY_WORKSPACE_H
+
+#include "catalog.h"
+#include "config.h"
+#include "diag.h"
+#include "error.h"
+
+struct workspace {
+	struct config *config;
+	struct catalog *catalog;
+};
+
+struct workspace_options {
+	const char *config_path;  /* --config; NULL to search */
+	const char *catalog_dir;  /* --catalog; NULL for the configured or installed one */
+};
+
+/* Finds and loads the configuration for `recipe_path` and the connector catalog: --catalog,
+ * then factory.yaml's `catalog`, then `connectors/` beside the installed binary's directory
+ * (../connectors from bin/), then /usr/share/factory/connectors. */
+int workspace_open(struct workspace *ws, const char *recipe_path, const struct workspace_options *options,
+		   struct diag_list *diags, struct error *err);
+void workspace_close(struct workspace *ws);
+
+#endif
