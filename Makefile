@@ -8,8 +8,9 @@ CC       ?= cc
 PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Lazy (=): evaluated after `deps` has installed the packages on a fresh machine.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
@@ -23,34 +24,32 @@ OBJS     := $(patsubst %.c,$(BUILD)/rel/%.o,$(LIB_SRCS) $(CMD_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 SAN_CMD_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRCS))
 
-.PHONY: all test demo fuzz clean deps check-deps
+.PHONY: all test demo fuzz clean deps
 all: bin/factory
 
-check-deps:
-	@pkg-config --exists $(PKGS) || { echo "missing build dependencies; run: sudo scripts/install-deps.sh" >&2; exit 1; }
-
+# Installs the Debian packages factory needs (apt-get, only when something is missing).
 deps:
-	scripts/install-deps.sh
+	@scripts/install-deps.sh
 
-bin/factory: $(OBJS) | check-deps
+bin/factory: $(OBJS) | deps
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(OBJS) $(PKG_LIBS) -lpthread
 
-$(BUILD)/rel/%.o: %.c $(HDRS) | check-deps
+$(BUILD)/rel/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
 
-$(BUILD)/san/%.o: %.c $(HDRS) | check-deps
+$(BUILD)/san/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
 
-$(BUILD)/factory-san: $(SAN_LIB_OBJS) $(SAN_CMD_OBJS)
+$(BUILD)/factory-san: $(SAN_LIB_OBJS) $(SAN_CMD_OBJS) | deps
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread
 
-$(BUILD)/unit-san: $(SAN_LIB_OBJS) $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_SRCS))
+$(BUILD)/unit-san: $(SAN_LIB_OBJS) $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_SRCS)) | deps
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread
 
-test: $(BUILD)/factory-san $(BUILD)/unit-san
+test: $(BUILD)/factory-san $(BUILD)/unit-san | deps
 	FACTORY=$(abspath $(BUILD)/factory-san) UNIT=$(abspath $(BUILD)/unit-san) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	tests/run.sh $(T)
@@ -60,7 +59,7 @@ demo: bin/factory
 	@echo "bundles written under out/"
 
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz-recipe: $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(HDRS)
+$(BUILD)/fuzz-recipe: $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(HDRS) | deps
 	@mkdir -p $(BUILD)
 	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ifactory \
 	  -o $@ $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(PKG_LIBS) -lpthread

@@ -13,10 +13,10 @@ bool flink_version_parse(const char *text, int *major, int *minor, int *patch)
 	int parts[3] = {-1, -1, -1}, n = 0;
 	const char *p = text;
 
-	while (n < 3) {
+	for (;;) {
 		long v;
 		char *end;
-		if (*p < '0' || *p > '9')
+		if (n == 3 || *p < '0' || *p > '9')
 			return false;
 		v = strtol(p, &end, 10);
 		if (v > 999 || (end - p > 1 && *p == '0'))
@@ -28,7 +28,7 @@ bool flink_version_parse(const char *text, int *major, int *minor, int *patch)
 			return false;
 		p = end + 1;
 	}
-	if (n < 2 || (n == 3 && p[strspn(p, "0123456789")] != '\0'))
+	if (n < 2)
 		return false;
 	*major = parts[0];
 	*minor = parts[1];

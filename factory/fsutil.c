@@ -146,7 +146,13 @@ int fs_mkdir_p(const char *path, struct error *err)
 		if (saved != '/' && saved != '\0')
 			continue;
 		*p = '\0';
-		if (mkdir(copy, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(copy, 0755) == 0) {
+			/* Directories we create get 0755 whatever the umask: output must not vary. */
+			if (chmod(copy, 0755) < 0) {
+				rc = error_set_errno(err, "cannot chmod %s", copy);
+				break;
+			}
+		} else if (errno != EEXIST) {
 			rc = error_set_errno(err, "cannot create directory %s", copy);
 			break;
 		}

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages factory builds and tests with; does nothing when all are present.
+# Installs the Debian 12 packages factory builds and tests with. Fast and silent when all are
+# present (dpkg check only); otherwise apt-get as root or through sudo.
 set -euo pipefail
 packages=(
-  build-essential pkg-config clang
-  libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev
-  python3 python3-yaml python3-jsonschema curl git ca-certificates
+    # build
+    build-essential pkg-config
+    libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev
+    # tests: schema validation, fuzzing (libFuzzer), servers and checkers
+    clang python3 python3-yaml python3-jsonschema curl git ca-certificates
 )
+is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()
-for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-[ ${#missing[@]} -eq 0 ] && exit 0
-sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+for p in "${packages[@]}"; do is_installed "$p" || missing+=("$p"); done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+echo "installing: ${missing[*]}" >&2
+if [[ $(id -u) -eq 0 ]]; then as_root=(); elif command -v sudo >/dev/null; then as_root=(sudo); else
+    echo "install-deps: missing ${missing[*]} and neither root nor sudo is available" >&2
+    exit 1
+fi
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

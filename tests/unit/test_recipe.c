@@ -1,0 +1,96 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "flink.h"
+#include "maven.h"
+#include "recipe.h"
+#include "schema.h"
+#include "unit.h"
+
+static void test_deployment_names(struct unit_state *s)
+{
+	CHECK(s, flink_deployment_name_valid("word-count"));
+	CHECK(s, flink_deployment_name_valid("a"));
+	CHECK(s, flink_deployment_name_valid("abcdefghij-abcdefghij-abcdefghij-abcdefghij-x")); /* 45 */
+	CHECK(s, !flink_deployment_name_valid("abcdefghij-abcdefghij-abcdefghij-abcdefghij-xy"));
+	CHECK(s, !flink_deployment_name_valid("1abc"));
+	CHECK(s, !flink_deployment_name_valid("abc-"));
+	CHECK(s, !flink_deployment_name_valid("Word"));
+	CHECK(s, !flink_deployment_name_valid("a.b"));
+}
+
+static void test_versions(struct unit_state *s)
+{
+	int a, b, c;
+	char uri[128];
+
+	CHECK(s, flink_version_parse("1.19.2", &a, &b, &c) && a == 1 && b == 19 && c == 2);
+	CHECK(s, flink_version_parse("2.0", &a, &b, &c) && a == 2 && b == 0 && c == -1);
+	CHECK(s, !flink_version_parse("1.19.", &a, &b, &c));
+	CHECK(s, !flink_version_parse("1", &a, &b, &c));
+	CHECK(s, !flink_version_parse("1.19.2.1", &a, &b, &c));
+	CHECK(s, !flink_version_parse("v1.19", &a, &b, &c));
+	CHECK(s, flink_version_supported(1, 17) && flink_version_supported(2, 2));
+	CHECK(s, !flink_version_supported(1, 16) && !flink_version_supported(2, 3));
+	flink_python_jar_uri(1, 19, 2, uri, sizeof(uri));
+	CHECK_STR(s, uri, "local:///opt/flink/opt/flink-python-1.19.2.jar");
+	flink_python_jar_uri(1, 15, 4, uri, sizeof(uri));
+	CHECK_STR(s, uri, "local:///opt/flink/opt/flink-python_2.12-1.15.4.jar");
+}
+
+static void test_coordinates(struct unit_state *s)
+{
+	struct maven_coord c;
+	struct error err = {0};
+	int major, minor;
+
+	CHECK(s, maven_coord_parse("org.apache.flink:flink-sql-connector-kafka:3.3.0-1.19", &c, &err) == 0);
+	CHECK_STR(s, c.extension, "jar");
+	CHECK(s, c.classifier == NULL);
+	CHECK(s, maven_flink_suffix(c.version, &major, &minor) && major == 1 && minor == 19);
+	maven_coord_free(&c);
+	CHECK(s, maven_coord_parse("g:a:1.0:tests@zip", &c, &err) == 0);
+	CHECK_STR(s, c.classifier, "tests");
+	CHECK_STR(s, c.extension, "zip");
+	maven_coord_free(&c);
+	CHECK(s, maven_coord_parse("g:a", &c, &err) < 0);
+	CHECK(s, maven_coord_parse("g:a:1:c:d", &c, &err) < 0);
+	CHECK(s, maven_coord_parse("g/../x:a:1", &c, &err) < 0);
+	CHECK(s, maven_coord_parse("g:a:..", &c, &err) < 0);
+	CHECK(s, !maven_flink_suffix("42.7.3", &major, &minor));
+}
+
+static void test_suggestions(struct unit_state *s)
+{
+	const char *keys[] = {"parallelism", "upgradeMode", "state", NULL};
+
+	CHECK_STR(s, schema_suggest("paralelism", keys), "parallelism");
+	CHECK_STR(s, schema_suggest("upgrademode", keys), "upgradeMode");
+	CHECK(s, schema_suggest("completely-different", keys) == NULL);
+}
+
+static void test_minimal_recipe(struct unit_state *s)
+{
+	const char *text = "apiVersion: factory.dev/v1alpha1\nkind: Recipe\nmetadata: {name: app}\n"
+			   "flink: {version: '1.19'}\njava: {jarURI: 'local:///opt/flink/usrlib/app.jar'}\n"
+			   "jobManager: {memory: 1g}\ntaskManager: {memory: 1g}\n";
+	struct recipe *r = NULL;
+	struct diag_list diags;
+	struct error err = {0};
+
+	diag_list_init(&diags);
+	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &diags, &err) == 0);
+	CHECK(s, r && strcmp(r->service_account, "flink") == 0 && strcmp(r->base_image, "flink:1.19") == 0);
+	CHECK(s, r && strcmp(r->namespace, "default") == 0);
+	recipe_free(r);
+	diag_list_free(&diags);
+}
+
+const struct unit_test recipe_tests[] = {
+	{"recipe_deployment_names", test_deployment_names},
+	{"recipe_flink_versions", test_versions},
+	{"recipe_maven_coordinates", test_coordinates},
+	{"recipe_did_you_mean", test_suggestions},
+	{"recipe_minimal", test_minimal_recipe},
+	{NULL, NULL},
+};
