@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "flink.h"
 #include "maven.h"
 #include "recipe.h"
@@ -86,7 +87,46 @@ static void test_minimal_recipe(struct unit_state *s)
 	diag_list_free(&diags);
 }
 
+static void test_config_expand(struct unit_state *s)
+{
+	struct error err = {0};
+	char *out = NULL;
+
+	setenv("FACTORY_TEST_USER", "alice", 1);
+	unsetenv("FACTORY_TEST_UNSET");
+	CHECK(s, config_expand("${FACTORY_TEST_USER}:x-${FACTORY_TEST_USER}", &out, &err) == 0);
+	CHECK_STR(s, out, "alice:x-alice");
+	free(out);
+	CHECK(s, config_expand("plain $HOME text", &out, &err) == 0);
+	CHECK_STR(s, out, "plain $HOME text");
+	free(out);
+	CHECK(s, config_expand("${FACTORY_TEST_UNSET}", &out, &err) < 0 && out == NULL);
+	CHECK(s, strstr(err.message, "FACTORY_TEST_UNSET is not set") != NULL);
+	CHECK(s, config_expand("${unterminated", &out, &err) < 0);
+}
+
+static void test_config_defaults(struct unit_state *s)
+{
+	struct config *c = NULL;
+	struct diag_list diags;
+	struct error err = {0};
+
+	diag_list_init(&diags);
+	CHECK(s, config_load(&c, NULL, &diags, &err) == 0);
+	CHECK(s, c && c->repository_count == 1);
+	CHECK_STR(s, c ? c->repositories[0].url : NULL, "https://repo.maven.apache.org/maven2");
+	CHECK_STR(s, c ? c->base_registry : NULL, "docker.io");
+	CHECK(s, c && c->parallel_downloads >= 6);
+	config_free(c);
+	CHECK(s, config_load(&c, "factory.yaml", &diags, &err) == 0 && diags.count == 0);
+	CHECK(s, c && c->catalog_dir && strstr(c->catalog_dir, "/connectors"));
+	config_free(c);
+	diag_list_free(&diags);
+}
+
 const struct unit_test recipe_tests[] = {
+	{"config_expand", test_config_expand},
+	{"config_defaults", test_config_defaults},
 	{"recipe_deployment_names", test_deployment_names},
 	{"recipe_flink_versions", test_versions},
 	{"recipe_maven_coordinates", test_coordinates},
