@@ -37,11 +37,13 @@ bin/factory: $(OBJS) | deps
 
 $(BUILD)/rel/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
+	@echo '  CC      $<'
+	@$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
 
 $(BUILD)/san/%.o: %.c $(HDRS) | deps
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
+	@echo '  CC [san] $<'
+	@$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
 
 $(BUILD)/factory-san: $(SAN_LIB_OBJS) $(SAN_CMD_OBJS) | deps
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread

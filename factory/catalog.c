@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "maven.h"
 #include "schema.h"
+#include "util.h"
 
 #define CATALOG_FILE_MAX (256 * 1024)
 
@@ -22,14 +23,6 @@ static const struct schema_field entry_fields[] = {
 	{NULL, NULL, 0},
 };
 static const struct schema entry_schema = {.type = SCHEMA_OBJECT, .fields = entry_fields};
-
-static char *xstrdup(const char *s)
-{
-	char *out = strdup(s);
-	if (!out)
-		abort();
-	return out;
-}
 
 static void entry_free(struct catalog_entry *entry)
 {

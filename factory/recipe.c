@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "maven.h"
 #include "schema.h"
+#include "util.h"
 
 /* ---- the recipe schema ------------------------------------------------------------------ */
 
@@ -296,12 +297,11 @@ static const char *pool_printf(struct recipe *recipe, const char *fmt, ...)
 
 static const char *pool_printf(struct recipe *recipe, const char *fmt, ...)
 {
-	char *s = NULL;
+	char *s;
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
+	s = xvasprintf(fmt, ap);
 	va_end(ap);
 	return pool_take(recipe, s);
 }

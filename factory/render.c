@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "flink.h"
 #include "fsutil.h"
+#include "util.h"
 #include "ydoc.h"
 
 #define SCRIPTS_VOLUME "pyflink-scripts"
@@ -63,6 +63,15 @@ static json_t *str_array(const struct str_list *list)
 
 /* ---- shared pieces ------------------------------------------------------------------------ */
 
+static json_t *string_map(const struct kv_list *list)
+{
+	json_t *o = obj();
+
+	for (size_t i = 0; i < list->count; i++)
+		set_str(o, list->items[i].key, list->items[i].value);
+	return o;
+}
+
 static json_t *labels_of(const struct recipe *r)
 {
 	json_t *labels = obj();
@@ -94,20 +103,6 @@ static json_t *object_head(const char *api_version, const char *kind, json_t *me
 	return o;
 }
 
-static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *xprintf(const char *fmt, ...)
-{
-	char *s = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();
-	va_end(ap);
-	return s;
-}
-
 static void add_file(struct render_output *out, const char *name, json_t *object, bool resource)
 {
 	out->files = realloc(out->files, (out->count + 1) * sizeof(*out->files));
@@ -126,12 +121,12 @@ static void add_file(struct render_output *out, const char *name, json_t *object
 static char *image_reference(const struct recipe *r, const struct render_options *options)
 {
 	if (options && options->image)
-		return xprintf("%s", options->image);
+		return xasprintf("%s", options->image);
 	if (r->image_repository)
-		return xprintf("%s%s%s:%s", r->image_registry ? r->image_registry : "",
+		return xasprintf("%s%s%s:%s", r->image_registry ? r->image_registry : "",
 			       r->image_registry ? "/" : "", r->image_repository,
 			       r->image_tags.count ? r->image_tags.items[0] : "latest");
-	return xprintf("%s", r->base_image);
+	return xasprintf("%s", r->base_image);
 }
 
 static json_t *scripts_configmap(const struct recipe *r, char *hash, char **name, struct error *err)
@@ -159,7 +154,7 @@ static json_t *scripts_configmap(const struct recipe *r, char *hash, char **name
 		json_decref(data);
 		return NULL;
 	}
-	*name = xprintf("%s-scripts-%s", r->name, hash);
+	*name = xasprintf("%s-scripts-%s", r->name, hash);
 	cm = object_head("v1", "ConfigMap", metadata(r, *name));
 	set(cm, "data", data);
 	return cm;
@@ -409,29 +404,30 @@ static json_t *python_job(const struct recipe *r)
 	return job_spec(&r->job, jar, FLINK_PYTHON_DRIVER, args);
 }
 
+static json_t *ingress_tls(const struct recipe *r)
+{
+	json_t *tls = arr(), *t = obj(), *hosts = arr();
+
+	push(hosts, must(json_string(r->ingress_host)));
+	set(t, "hosts", hosts);
+	set_str(t, "secretName", r->ingress_tls_secret);
+	push(tls, t);
+	return tls;
+}
+
 static json_t *ingress_template(const struct recipe *r)
 {
 	json_t *o = obj();
-	char *tmpl = xprintf("%s%s", r->ingress_host, strcmp(r->ingress_path, "/") ? r->ingress_path : "");
+	char *tmpl = xasprintf("%s%s", r->ingress_host, strcmp(r->ingress_path, "/") ? r->ingress_path : "");
 
 	set_str(o, "template", tmpl);
 	free(tmpl);
 	if (r->ingress_class)
 		set_str(o, "className", r->ingress_class);
-	if (r->ingress_annotations.count) {
-		json_t *a = obj();
-		for (size_t i = 0; i < r->ingress_annotations.count; i++)
-			set_str(a, r->ingress_annotations.items[i].key, r->ingress_annotations.items[i].value);
-		set(o, "annotations", a);
-	}
-	if (r->ingress_tls_secret) {
-		json_t *tls = arr(), *t = obj(), *hosts = arr();
-		push(hosts, must(json_string(r->ingress_host)));
-		set(t, "hosts", hosts);
-		set_str(t, "secretName", r->ingress_tls_secret);
-		push(tls, t);
-		set(o, "tls", tls);
-	}
+	if (r->ingress_annotations.count)
+		set(o, "annotations", string_map(&r->ingress_annotations));
+	if (r->ingress_tls_secret)
+		set(o, "tls", ingress_tls(r));
 	return o;
 }
 
@@ -480,25 +476,15 @@ static json_t *ingress(const struct recipe *r)
 {
 	json_t *meta = metadata(r, r->name), *o, *spec = obj(), *rules = arr(), *rule = obj();
 	json_t *http = obj(), *paths = arr(), *path = obj(), *backend = obj(), *service = obj(), *port = obj();
-	char *service_name = xprintf("%s-rest", r->name);
+	char *service_name = xasprintf("%s-rest", r->name);
 
-	if (r->ingress_annotations.count) {
-		json_t *a = obj();
-		for (size_t i = 0; i < r->ingress_annotations.count; i++)
-			set_str(a, r->ingress_annotations.items[i].key, r->ingress_annotations.items[i].value);
-		set(meta, "annotations", a);
-	}
+	if (r->ingress_annotations.count)
+		set(meta, "annotations", string_map(&r->ingress_annotations));
 	o = object_head("networking.k8s.io/v1", "Ingress", meta);
 	if (r->ingress_class)
 		set_str(spec, "ingressClassName", r->ingress_class);
-	if (r->ingress_tls_secret) {
-		json_t *tls = arr(), *t = obj(), *hosts = arr();
-		push(hosts, must(json_string(r->ingress_host)));
-		set(t, "hosts", hosts);
-		set_str(t, "secretName", r->ingress_tls_secret);
-		push(tls, t);
-		set(spec, "tls", tls);
-	}
+	if (r->ingress_tls_secret)
+		set(spec, "tls", ingress_tls(r));
 	set(port, "number", must(json_integer(FLINK_REST_PORT)));
 	set_str(service, "name", service_name);
 	set(service, "port", port);
@@ -536,7 +522,7 @@ static void add_rbac(struct render_output *out, const struct recipe *r)
 {
 	/* What a Flink JobManager needs in native Kubernetes mode, as the operator's chart grants. */
 	static const char *const all_verbs[] = {"get", "list", "watch", "create", "update", "patch", "delete", NULL};
-	char *role_name = xprintf("%s-flink", r->name);
+	char *role_name = xasprintf("%s-flink", r->name);
 	json_t *role = object_head("rbac.authorization.k8s.io/v1", "Role", metadata(r, role_name));
 	json_t *rules = arr(), *binding, *subjects = arr(), *subject = obj(), *ref = obj();
 
@@ -584,7 +570,7 @@ static json_t *pvc(const struct recipe *r)
 
 static void add_monitoring(struct render_output *out, const struct recipe *r)
 {
-	char *name = xprintf("%s-metrics", r->name);
+	char *name = xasprintf("%s-metrics", r->name);
 	json_t *meta = metadata(r, name), *labels = json_object_get(meta, "labels");
 	json_t *monitor, *spec = obj(), *selector = obj(), *match = obj(), *endpoints = arr(), *ep = obj();
 
@@ -877,7 +863,7 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 		qsort(names, n, sizeof(*names), compare_cstr);
 	for (size_t i = 0; i < n; i++) {
 		char *path = fs_path_join(extra_dir, names[i]);
-		char *file = xprintf("extra-%s", names[i]);
+		char *file = xasprintf("extra-%s", names[i]);
 		json_t *object;
 		if (rc == 0 && load_template(path, &object, diags, err) == 0) {
 			const json_t *meta = json_object_get(object, "metadata");
@@ -926,7 +912,7 @@ int render_recipe(struct render_output **out, const struct recipe *r, const stru
 	}
 	add_file(o, "flinkdeployment.yaml", flink_deployment(r, o->image, configmap_name, o->scripts_hash), true);
 	for (size_t i = 0; i < r->session_job_count; i++) {
-		char *name = xprintf("flinksessionjob-%s.yaml", r->session_jobs[i].name);
+		char *name = xasprintf("flinksessionjob-%s.yaml", r->session_jobs[i].name);
 		add_file(o, name, session_job(r, &r->session_jobs[i]), true);
 		free(name);
 	}

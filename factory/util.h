@@ -1,0 +1,13 @@
+/* util.h - allocation helpers. factory treats out-of-memory as fatal: the process aborts
+ * rather than threading an error through every string operation. */
+#ifndef FACTORY_UTIL_H
+#define FACTORY_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+#endif
