@@ -255,7 +255,7 @@ static void fail(struct loader *ld, const struct ynode *node, const char *fmt, .
 
 static void fail(struct loader *ld, const struct ynode *node, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[8192];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -271,7 +271,7 @@ static void warn(struct loader *ld, const struct ynode *node, const char *fmt, .
 
 static void warn(struct loader *ld, const struct ynode *node, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[8192];
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -468,8 +468,12 @@ static bool is_quantity(const char *s)
 
 static bool is_duration(const char *s)
 {
-	/* Flink's Duration syntax: a number and a unit such as ms, s, min, h, d. */
-	static const char *const units[] = {"ms", "s", "sec", "min", "m", "h", "d", NULL};
+	/* Flink's Duration syntax (TimeUtils): a number and an optional unit. */
+	static const char *const units[] = {
+		"ns", "nano", "nanos", "nanosecond", "nanoseconds", "us", "micro", "micros", "microsecond",
+		"microseconds", "ms", "milli", "millis", "millisecond", "milliseconds", "s", "sec", "secs",
+		"second", "seconds", "m", "min", "mins", "minute", "minutes", "h", "hour", "hours", "d", "day",
+		"days", NULL};
 	const char *p = s;
 
 	if (!isdigit((unsigned char)*p))
@@ -484,6 +488,34 @@ static bool is_duration(const char *s)
 		if (strcmp(p, *u) == 0)
 			return true;
 	return false;
+}
+
+static bool is_prometheus_duration(const char *s)
+{
+	/* Prometheus' duration: number-unit pairs in order from years to milliseconds ("1m30s"). */
+	static const char *const units[] = {"y", "w", "d", "h", "m", "s", "ms"};
+	size_t next = 0;
+	const char *p = s;
+
+	if (!*p)
+		return false;
+	while (*p) {
+		size_t unit;
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		for (unit = next; unit < 7; unit++) {
+			size_t len = strlen(units[unit]);
+			if (strncmp(p, units[unit], len) == 0 && !(unit == 4 && p[1] == 's'))
+				break;
+		}
+		if (unit == 7)
+			return false;
+		p += strlen(units[unit]);
+		next = unit + 1;
+	}
+	return true;
 }
 
 static bool is_absolute_clean_path(const char *s)
@@ -575,6 +607,34 @@ static bool is_configmap_key(const char *s)
 	return true;
 }
 
+/* Applies `valid` to each scalar item of the list at `path`, reporting at the item itself
+ * with its index in the YAML list (non-scalar items were reported by the schema). */
+static void check_list_items(struct loader *ld, const struct ynode *root, const char *path,
+			     bool (*valid)(const char *), const char *what)
+{
+	const struct ynode *list = at_path(root, path);
+
+	if (!list || list->kind != YNODE_SEQUENCE)
+		return;
+	for (size_t i = 0; i < list->count; i++) {
+		const struct ynode *item = list->values[i];
+		if (item->kind != YNODE_SCALAR || yscalar_is_null(item))
+			continue;
+		if (!valid(item->value))
+			fail(ld, item, "%s[%zu]: '%s' is not %s", path, i, item->value, what);
+	}
+}
+
+static bool is_namespace(const char *s)
+{
+	return k8s_dns_label(s, 63);
+}
+
+static bool is_stateful(const char *upgrade_mode)
+{
+	return strcmp(upgrade_mode, "savepoint") == 0 || strcmp(upgrade_mode, "last-state") == 0;
+}
+
 static void check_labels(struct loader *ld, const struct ynode *root, const char *path)
 {
 	const struct ynode *map = at_path(root, path);
@@ -599,7 +659,7 @@ static void load_metadata(struct loader *ld, const struct ynode *root)
 	r->name = str_at(root, "metadata.name", "");
 	r->namespace = str_at(root, "metadata.namespace", "default");
 	r->labels = map_at(root, "metadata.labels");
-	if (*r->name && !flink_deployment_name_valid(r->name))
+	if (at_path(root, "metadata.name") && !flink_deployment_name_valid(r->name))
 		fail(ld, where(root, "metadata.name"),
 		     "metadata.name: '%s' is not a valid FlinkDeployment name: lowercase letters, digits and "
 		     "'-', starting with a letter, at most 45 characters", r->name);
@@ -654,15 +714,8 @@ static void load_image(struct loader *ld, const struct ynode *root)
 		     r->image_repository);
 	if (at_path(root, "image") && !r->image_repository)
 		fail(ld, where(root, "image"), "image.repository: missing required key when image is given");
-	for (size_t i = 0; i < r->image_tags.count; i++)
-		if (!is_tag(r->image_tags.items[i]))
-			fail(ld, at_path(root, "image.tags")->values[i], "image.tags[%zu]: '%s' is not a valid image tag",
-			     i, r->image_tags.items[i]);
-	for (size_t i = 0; i < r->image_pull_secrets.count; i++)
-		if (!k8s_dns_subdomain(r->image_pull_secrets.items[i]))
-			fail(ld, at_path(root, "image.pullSecrets")->values[i],
-			     "image.pullSecrets[%zu]: '%s' is not a valid Secret name", i,
-			     r->image_pull_secrets.items[i]);
+	check_list_items(ld, root, "image.tags", is_tag, "a valid image tag");
+	check_list_items(ld, root, "image.pullSecrets", k8s_dns_subdomain, "a valid Secret name");
 }
 
 static void load_connectors(struct loader *ld, const struct ynode *root)
@@ -808,7 +861,12 @@ static void load_scripts(struct loader *ld, const struct ynode *root)
 		if (ld->read_scripts) {
 			full = fs_path_join(r->dir, item->value);
 			if (fs_read_file(full, RECIPE_MAX_SCRIPTS_SIZE, &s->content, &s->size, &err) < 0) {
-				fail(ld, item, "python.scripts[%zu]: %s", i, err.message);
+				if (err.code == ERROR_LIMIT)
+					fail(ld, item, "python.scripts[%zu]: '%s' is larger than a ConfigMap can hold "
+						       "(1 MiB with its metadata): ship large code in the image instead", i,
+					     item->value);
+				else
+					fail(ld, item, "python.scripts[%zu]: %s", i, err.message);
 				free(full);
 				continue;
 			}
@@ -825,7 +883,7 @@ static void load_scripts(struct loader *ld, const struct ynode *root)
 		r->script_count++;
 	}
 	if (total > RECIPE_MAX_SCRIPTS_SIZE)
-		fail(ld, list, "python.scripts: the scripts add up to %zu bytes; a ConfigMap holds at most %d "
+		fail(ld, list, "python.scripts: the scripts add up to %zu bytes; a ConfigMap holds at most %d bytes "
 			       "(1 MiB with its metadata): ship large code in the image instead", total,
 		     RECIPE_MAX_SCRIPTS_SIZE);
 }
@@ -955,6 +1013,8 @@ static void load_jobs(struct loader *ld, const struct ynode *root)
 		struct recipe_session_job *sj = &r->session_jobs[r->session_job_count];
 
 		sj->name = str_at(item, "name", NULL);
+		sj->node = item;
+		sj->index = i;
 		load_job_spec(ld, item, &sj->job);
 		sj->job.jar_uri = str_at(item, "jarURI", NULL);
 		sj->job.entry_class = str_at(item, "entryClass", NULL);
@@ -972,10 +1032,6 @@ static void load_jobs(struct loader *ld, const struct ynode *root)
 			     "sessionJobs[%zu].jarURI: '%s' must be an https:// URI: the operator downloads session "
 			     "job jars and allows only https by default (kubernetes.operator.user.artifacts.allowed-schemes)",
 			     i, sj->job.jar_uri);
-		if (strcmp(sj->job.upgrade_mode, "stateless") != 0 && !r->checkpoints_dir)
-			fail(ld, where(item, "upgradeMode"),
-			     "sessionJobs[%zu].upgradeMode: %s needs a checkpoint directory: set state.checkpoints", i,
-			     sj->job.upgrade_mode);
 		r->session_job_count++;
 	}
 }
@@ -1027,13 +1083,14 @@ static void load_cluster(struct loader *ld, const struct ynode *root)
 			if (strcmp(conf->keys[i]->value, *f) == 0)
 				fail(ld, conf->keys[i], "flinkConfiguration.%s: the operator sets this key itself and "
 							"rejects deployments that set it", *f);
-	for (size_t i = 0; i < r->env.count; i++) {
-		const char *k = r->env.items[i].key;
+	const struct ynode *env = at_path(root, "env");
+	for (size_t i = 0; env && env->kind == YNODE_MAPPING && i < env->count; i++) {
+		const char *k = env->keys[i]->value;
 		bool ok = *k && !isdigit((unsigned char)*k);
 		for (const char *p = k; *p; p++)
 			ok &= isalnum((unsigned char)*p) || *p == '_' || *p == '-' || *p == '.';
 		if (!ok)
-			fail(ld, where(root, "env"), "env.%s: not a valid environment variable name", k);
+			fail(ld, env->keys[i], "env.%s: not a valid environment variable name", k);
 	}
 }
 
@@ -1052,15 +1109,35 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		r->ha = NULL;
 	r->ha_dir = str_at(root, "state.haStorageDir", NULL);
 
-	/* Directories may also come straight from flinkConfiguration. */
-	if (!r->checkpoints_dir)
-		r->checkpoints_dir = kv_get(conf, "state.checkpoints.dir");
-	if (!r->checkpoints_dir)
-		r->checkpoints_dir = kv_get(conf, "execution.checkpointing.dir");
-	if (!r->savepoints_dir)
-		r->savepoints_dir = kv_get(conf, "state.savepoints.dir");
-	if (!r->savepoints_dir)
-		r->savepoints_dir = kv_get(conf, "execution.checkpointing.savepoint-dir");
+	/* Directories may also come straight from flinkConfiguration; remember where each came from
+	 * so a message points at the line that set it. */
+	struct dir_source {
+		const char **value;
+		const char *state_key;
+		const char *conf_keys[2];
+	} sources[] = {
+		{&r->checkpoints_dir, "checkpoints", {"state.checkpoints.dir", "execution.checkpointing.dir"}},
+		{&r->savepoints_dir, "savepoints", {"state.savepoints.dir", "execution.checkpointing.savepoint-dir"}},
+		{&r->ha_dir, "haStorageDir", {"high-availability.storageDir", NULL}},
+	};
+	const struct ynode *conf_node = at_path(root, "flinkConfiguration");
+	for (size_t i = 0; i < sizeof(sources) / sizeof(*sources); i++) {
+		struct dir_source *src = &sources[i];
+		char path[64];
+		const struct ynode *node;
+		const char *label = path;
+
+		snprintf(path, sizeof(path), "state.%s", src->state_key);
+		node = at_path(root, path);
+		for (size_t k = 0; k < 2 && !*src->value && src->conf_keys[k]; k++) {
+			*src->value = kv_get(conf, src->conf_keys[k]);
+			node = ynode_get(conf_node, src->conf_keys[k]);
+			label = src->conf_keys[k];
+		}
+		if (*src->value && !has_scheme(*src->value))
+			fail(ld, node, "%s%s: '%s' needs a scheme such as s3://, file:// or hdfs://",
+			     label == path ? "" : "flinkConfiguration.", label, *src->value);
+	}
 	if (r->ha && !r->ha_dir && r->checkpoints_dir)
 		r->ha_dir = pool_printf(r, "%s/ha", r->checkpoints_dir);
 	if (r->ha && !r->ha_dir)
@@ -1069,10 +1146,6 @@ static void load_state(struct loader *ld, const struct ynode *root)
 	if (r->checkpoint_interval && !is_duration(r->checkpoint_interval))
 		fail(ld, at_path(root, "state.checkpointInterval"),
 		     "state.checkpointInterval: '%s' is not a duration like 60s or 5min", r->checkpoint_interval);
-	for (const char **dir = (const char *[]){r->checkpoints_dir, r->savepoints_dir, r->ha_dir, NULL}; *dir;
-	     dir++)
-		if (**dir && !has_scheme(*dir))
-			fail(ld, where(root, "state"), "state: '%s' needs a scheme such as s3://, file:// or hdfs://", *dir);
 
 	r->has_volume = at_path(root, "state.volume") != NULL;
 	if (r->has_volume) {
@@ -1083,10 +1156,11 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		v->storage_class = str_at(root, "state.volume.storageClass", NULL);
 		v->access_modes = list_at(root, "state.volume.accessModes");
 		v->mount_path = str_at(root, "state.volume.mountPath", "");
-		if (*v->claim_name && !k8s_dns_subdomain(v->claim_name))
+		if (at_path(root, "state.volume.claimName") && !k8s_dns_subdomain(v->claim_name))
 			fail(ld, where(root, "state.volume.claimName"), "state.volume.claimName: '%s' is not a valid name",
 			     v->claim_name);
-		if (*v->mount_path && (!is_absolute_clean_path(v->mount_path) || mount_hides_flink(v->mount_path)))
+		if (at_path(root, "state.volume.mountPath") &&
+		    (!is_absolute_clean_path(v->mount_path) || mount_hides_flink(v->mount_path)))
 			fail(ld, where(root, "state.volume.mountPath"),
 			     "state.volume.mountPath: '%s' must be an absolute path that hides nothing of the image",
 			     v->mount_path);
@@ -1111,18 +1185,31 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		r->s3.credentials_secret = str_at(root, "state.s3.credentialsSecret", "");
 		r->s3.access_key_field = str_at(root, "state.s3.accessKeyField", "access-key");
 		r->s3.secret_key_field = str_at(root, "state.s3.secretKeyField", "secret-key");
-		if (*r->s3.credentials_secret && !k8s_dns_subdomain(r->s3.credentials_secret))
+		if (at_path(root, "state.s3.credentialsSecret") && !k8s_dns_subdomain(r->s3.credentials_secret))
 			fail(ld, where(root, "state.s3.credentialsSecret"),
 			     "state.s3.credentialsSecret: '%s' is not a valid Secret name", r->s3.credentials_secret);
 	}
 
-	/* The operator's webhook rules for stateful upgrades. */
-	if (r->mode == RECIPE_APPLICATION && strcmp(r->job.upgrade_mode, "stateless") != 0 && !r->checkpoints_dir)
+	/* The operator's webhook rules for stateful upgrades. An upgradeMode outside the known
+	 * values was already reported and is not second-guessed here. */
+	if (r->mode == RECIPE_APPLICATION && is_stateful(r->job.upgrade_mode) && !r->checkpoints_dir)
 		fail(ld, where(root, "job.upgradeMode"),
 		     "job.upgradeMode: %s needs a checkpoint directory: set state.checkpoints", r->job.upgrade_mode);
 	if (r->mode == RECIPE_APPLICATION && strcmp(r->job.upgrade_mode, "savepoint") == 0 && !r->savepoints_dir)
 		fail(ld, where(root, "job.upgradeMode"),
 		     "job.upgradeMode: savepoint needs a savepoint directory: set state.savepoints");
+	for (size_t i = 0; i < r->session_job_count; i++) {
+		const struct recipe_session_job *sj = &r->session_jobs[i];
+		const char *mode = sj->job.upgrade_mode;
+		if (is_stateful(mode) && !r->checkpoints_dir)
+			fail(ld, where(sj->node, "upgradeMode"),
+			     "sessionJobs[%zu].upgradeMode: %s needs a checkpoint directory: set state.checkpoints",
+			     sj->index, mode);
+		if (strcmp(mode, "savepoint") == 0 && !r->savepoints_dir)
+			fail(ld, where(sj->node, "upgradeMode"),
+			     "sessionJobs[%zu].upgradeMode: savepoint needs a savepoint directory: set state.savepoints",
+			     sj->index);
+	}
 	if (r->savepoint_interval && !r->savepoints_dir)
 		fail(ld, where(root, "job.savepoint.interval"),
 		     "job.savepoint.interval: periodic savepoints need a savepoint directory: set state.savepoints");
@@ -1131,9 +1218,11 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		     "jobManager.replicas: more than one JobManager needs high availability: set state.ha: kubernetes");
 
 	bool uses_s3 = false;
-	for (const char **dir = (const char *[]){r->checkpoints_dir, r->savepoints_dir, r->ha_dir, NULL}; *dir; dir++)
-		uses_s3 |= strncmp(*dir, "s3://", 5) == 0 || strncmp(*dir, "s3a://", 6) == 0 ||
-			   strncmp(*dir, "s3p://", 6) == 0;
+	for (size_t i = 0; i < sizeof(sources) / sizeof(*sources); i++) {
+		const char *dir = *sources[i].value;
+		uses_s3 |= dir && (strncmp(dir, "s3://", 5) == 0 || strncmp(dir, "s3a://", 6) == 0 ||
+				   strncmp(dir, "s3p://", 6) == 0);
+	}
 	if (uses_s3) {
 		bool plugin = false;
 		for (size_t i = 0; i < r->artifact_count; i++)
@@ -1158,9 +1247,9 @@ static void load_monitoring_and_ingress(struct loader *ld, const struct ynode *r
 	r->monitor_labels = map_at(root, "monitoring.labels");
 	r->monitor_interval = str_at(root, "monitoring.interval", "30s");
 	check_labels(ld, root, "monitoring.labels");
-	if (at_path(root, "monitoring.interval") && !is_duration(r->monitor_interval))
-		fail(ld, at_path(root, "monitoring.interval"), "monitoring.interval: '%s' is not a duration like 30s",
-		     r->monitor_interval);
+	if (at_path(root, "monitoring.interval") && !is_prometheus_duration(r->monitor_interval))
+		fail(ld, at_path(root, "monitoring.interval"),
+		     "monitoring.interval: '%s' is not a Prometheus duration like 30s or 1m", r->monitor_interval);
 
 	r->has_ingress = at_path(root, "ingress") != NULL;
 	if (!r->has_ingress)
@@ -1171,7 +1260,7 @@ static void load_monitoring_and_ingress(struct loader *ld, const struct ynode *r
 	r->ingress_path = str_at(root, "ingress.path", "/");
 	r->ingress_tls_secret = str_at(root, "ingress.tlsSecret", NULL);
 	r->ingress_annotations = map_at(root, "ingress.annotations");
-	if (*r->ingress_host && !k8s_dns_subdomain(r->ingress_host) &&
+	if (at_path(root, "ingress.host") && !k8s_dns_subdomain(r->ingress_host) &&
 	    !(r->ingress_host[0] == '*' && r->ingress_host[1] == '.' && k8s_dns_subdomain(r->ingress_host + 2)))
 		fail(ld, where(root, "ingress.host"), "ingress.host: '%s' is not a DNS name", r->ingress_host);
 	if (r->ingress_path[0] != '/')
@@ -1190,11 +1279,7 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 	r->operator_watch_namespaces = list_at(root, "operator.watchNamespaces");
 	r->operator_pull_secrets = list_at(root, "operator.imagePullSecrets");
 	r->operator_webhook = bool_at(root, "operator.webhook", true, NULL);
-	for (size_t i = 0; i < r->operator_watch_namespaces.count; i++)
-		if (!k8s_dns_label(r->operator_watch_namespaces.items[i], 63))
-			fail(ld, at_path(root, "operator.watchNamespaces")->values[i],
-			     "operator.watchNamespaces[%zu]: '%s' is not a valid namespace", i,
-			     r->operator_watch_namespaces.items[i]);
+	check_list_items(ld, root, "operator.watchNamespaces", is_namespace, "a valid namespace");
 
 	r->gitops_url = str_at(root, "gitops.url", NULL);
 	r->gitops_branch = str_at(root, "gitops.branch", "main");

@@ -76,6 +76,8 @@ struct recipe_job_spec {
 struct recipe_session_job {
 	const char *name;
 	struct recipe_job_spec job;
+	const struct ynode *node; /* for positions in messages */
+	size_t index;             /* in the recipe's sessionJobs list */
 };
 
 struct recipe_resources {

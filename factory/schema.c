@@ -6,8 +6,9 @@
 
 const struct schema schema_string = {.type = SCHEMA_STRING};
 const struct schema schema_int = {.type = SCHEMA_INT};
-const struct schema schema_nonnegative_int = {.type = SCHEMA_INT, .min = 0, .max = 1LL << 31};
-const struct schema schema_positive_int = {.type = SCHEMA_INT, .min = 1, .max = 1LL << 31};
+/* Bounded by Java's int: the operator reads these into Integer fields. */
+const struct schema schema_nonnegative_int = {.type = SCHEMA_INT, .min = 0, .max = 2147483647};
+const struct schema schema_positive_int = {.type = SCHEMA_INT, .min = 1, .max = 2147483647};
 const struct schema schema_number = {.type = SCHEMA_NUMBER};
 const struct schema schema_bool = {.type = SCHEMA_BOOL};
 const struct schema schema_any = {.type = SCHEMA_ANY};
@@ -133,10 +134,15 @@ static void describe_value(const struct ynode *node, char *buf, size_t size)
 static size_t type_error(const struct schema *schema, const struct ynode *node, const char *path,
 			 const char *file, struct diag_list *diags)
 {
-	char got[64], msg[160];
+	char got[64], msg[192];
 
 	describe_value(node, got, sizeof(got));
-	snprintf(msg, sizeof(msg), "expected %s, got %s", type_words(schema->type), got);
+	if (node->kind == YNODE_SCALAR && node->style == YSCALAR_QUOTED &&
+	    (schema->type == SCHEMA_INT || schema->type == SCHEMA_NUMBER || schema->type == SCHEMA_BOOL))
+		snprintf(msg, sizeof(msg), "expected %s, got the quoted string %s (remove the quotes)",
+			 type_words(schema->type), got);
+	else
+		snprintf(msg, sizeof(msg), "expected %s, got %s", type_words(schema->type), got);
 	report(diags, file, node, path, msg);
 	return 1;
 }
@@ -151,6 +157,11 @@ static size_t check_choices(const struct schema *schema, const struct ynode *nod
 	for (const char *const *c = schema->choices; *c; c++)
 		if (strcmp(*c, node->value) == 0)
 			return 0;
+	if (!schema->choices[1]) {
+		snprintf(msg, sizeof(msg), "must be %s, not '%.60s'", schema->choices[0], node->value);
+		report(diags, file, node, path, msg);
+		return 1;
+	}
 	used = (size_t)snprintf(msg, sizeof(msg), "'%.60s' is not one of ", node->value);
 	for (const char *const *c = schema->choices; *c && used < sizeof(msg); c++)
 		used += (size_t)snprintf(msg + used, sizeof(msg) - used, "%s%s", c == schema->choices ? "" : ", ", *c);
@@ -184,7 +195,9 @@ static size_t check_object(const struct schema *schema, const struct ynode *node
 		} else {
 			const char *hint = schema_suggest(key->value, names);
 			char msg[160];
-			if (hint)
+			if (strcmp(key->value, "<<") == 0)
+				snprintf(msg, sizeof(msg), "YAML merge keys (<<) are not supported; write the keys out");
+			else if (hint)
 				snprintf(msg, sizeof(msg), "unknown key (did you mean '%s'?)", hint);
 			else
 				snprintf(msg, sizeof(msg), "unknown key");

@@ -221,6 +221,39 @@ static int handle_event(struct loader *ld, const yaml_event_t *ev, int *document
 	}
 }
 
+/* Reader errors (bad UTF-8, control characters) carry a byte offset instead of a mark. */
+static void offset_to_position(const char *data, size_t size, size_t offset, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < offset && i < size; i++) {
+		if (data[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+			(*col)++;
+		}
+	}
+}
+
+static void report_syntax_error(const yaml_parser_t *parser, const char *file, const char *data, size_t size,
+				struct diag_list *diags)
+{
+	const char *problem = parser->problem ? parser->problem : "unknown problem";
+	int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
+
+	if (parser->error == YAML_READER_ERROR) {
+		offset_to_position(data, size, parser->problem_offset, &line, &col);
+		diag_add(diags, DIAG_ERROR, file, line, col, "not valid UTF-8 text: %s", problem);
+	} else if (parser->context) {
+		/* Where the unclosed quote or bracket started is what the user needs to find. */
+		diag_add(diags, DIAG_ERROR, file, line, col, "YAML syntax error: %s %s that starts at %d:%d", problem,
+			 parser->context, (int)parser->context_mark.line + 1, (int)parser->context_mark.column + 1);
+	} else {
+		diag_add(diags, DIAG_ERROR, file, line, col, "YAML syntax error: %s", problem);
+	}
+}
+
 int ydoc_load_buffer(struct ydoc **out, const char *file, const char *data, size_t size,
 		     struct diag_list *diags, struct error *err)
 {
@@ -238,12 +271,7 @@ int ydoc_load_buffer(struct ydoc **out, const char *file, const char *data, size
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, size);
 	while (!done) {
 		if (!yaml_parser_parse(&parser, &event)) {
-			char msg[512];
-			snprintf(msg, sizeof(msg), "YAML syntax error: %s%s%s",
-				 parser.problem ? parser.problem : "unknown problem",
-				 parser.context ? " " : "", parser.context ? parser.context : "");
-			diag_add(diags, DIAG_ERROR, file, (int)parser.problem_mark.line + 1,
-				 (int)parser.problem_mark.column + 1, "%s", msg);
+			report_syntax_error(&parser, file, data, size, diags);
 			rc = -1;
 			break;
 		}
