@@ -14,6 +14,8 @@ enum {
 };
 
 int cmd_render(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
+int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 
 /* Prints diagnostics sorted by position, then the error (if any) as `factory: error: ...`. */

@@ -166,10 +166,17 @@ static size_t check_urls(const struct config_repository *repos, size_t n, const 
 
 	for (size_t i = 0; i < n; i++) {
 		const struct ynode *url = ynode_get(list->values[i], "url");
+		const char *rest = strstr(repos[i].url, "://");
 		if (strncmp(repos[i].url, "https://", 8) != 0 && strncmp(repos[i].url, "http://", 7) != 0 &&
 		    strncmp(repos[i].url, "file://", 7) != 0) {
 			diag_add(diags, DIAG_ERROR, file, url->line, url->col,
-				 "maven.%s[%zu].url: '%s' is not an http(s):// or file:// URL", what, i, repos[i].url);
+				 "maven.%s[%zu].url: not an http(s):// or file:// URL", what, i);
+			errors++;
+		} else if (rest && strcspn(rest + 3, "@/") < strlen(rest + 3) && rest[3 + strcspn(rest + 3, "@/")] == '@') {
+			/* Never echo the URL: it holds a secret. */
+			diag_add(diags, DIAG_ERROR, file, url->line, url->col,
+				 "maven.%s[%zu].url: credentials in the URL would end up in logs and lock files; "
+				 "use username/password or token with ${ENV} references", what, i);
 			errors++;
 		}
 	}

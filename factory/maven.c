@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 static bool valid_part(const char *s, const char *extra)
 {
 	if (!*s || *s == '.' || *s == '-')
@@ -88,4 +90,18 @@ bool maven_flink_suffix(const char *version, int *major, int *minor)
 	*major = (int)a;
 	*minor = (int)b;
 	return true;
+}
+
+char *maven_coord_path(const struct maven_coord *coord)
+{
+	char *group = xstrdup(coord->group), *path;
+
+	for (char *p = group; *p; p++)
+		if (*p == '.')
+			*p = '/';
+	path = xasprintf("%s/%s/%s/%s-%s%s%s.%s", group, coord->artifact, coord->version, coord->artifact,
+			 coord->version, coord->classifier ? "-" : "", coord->classifier ? coord->classifier : "",
+			 coord->extension);
+	free(group);
+	return path;
 }

@@ -120,6 +120,7 @@ on_signal() {
     summary
     exit "$code"
 }
+trap 'rm -rf -- "$WORK"' EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 trap 'on_signal HUP 129' HUP

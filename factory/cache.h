@@ -1,0 +1,52 @@
+/* cache.h - the content-addressed download cache shared by every factory process.
+ *
+ * Blobs live at <dir>/blobs/sha256/<hex>. A blob is written to <dir>/tmp/, hashed while it
+ * is written, fsynced and renamed into place only once it is verified, so the cache never
+ * holds a partial or wrong entry, whatever fails or whoever else writes at the same time:
+ * two writers of the same content rename identical files onto the same name. Readers
+ * re-verify a blob's hash and evict it when it does not match.
+ */
+#ifndef FACTORY_CACHE_H
+#define FACTORY_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+
+struct cache {
+	char *dir;
+	int lock_fd; /* shared flock held while the cache is open */
+};
+
+struct cache_writer {
+	struct cache *cache;
+	char *tmp_path;
+	int fd;
+	off_t size;
+	struct digest_set *digests;
+};
+
+int cache_open(struct cache **out, const char *dir, struct error *err);
+void cache_close(struct cache *cache);
+
+/* The path of a blob (which may not exist); malloc'd. */
+char *cache_blob_path(const struct cache *cache, const char *sha256);
+
+/* True when a blob with this digest is present and its content still hashes to it; a
+ * corrupt blob is removed. `size` (may be NULL) receives its size. */
+bool cache_verify(struct cache *cache, const char *sha256, off_t *size);
+
+int cache_writer_begin(struct cache_writer *w, struct cache *cache, struct error *err);
+int cache_writer_write(struct cache_writer *w, const void *data, size_t size, struct error *err);
+/* Discards what was written so far (a download restarting from byte 0). */
+int cache_writer_reset(struct cache_writer *w, struct error *err);
+/* Verifies the content against `expected_sha256` (NULL: accept) and moves it into place. On
+ * mismatch nothing is stored and the error names both digests. */
+int cache_writer_commit(struct cache_writer *w, const char *expected_sha256, struct error *err);
+/* Removes the temporary file; safe after commit and on a never-begun writer. */
+void cache_writer_abort(struct cache_writer *w);
+
+#endif

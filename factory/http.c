@@ -1,0 +1,344 @@
+#include "http.h"
+
+#include <curl/curl.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define RETRY_BASE_SECONDS 0.25
+#define RETRY_MAX_SECONDS 8.0
+#define RETRY_AFTER_CAP_SECONDS 60
+
+struct http_engine {
+	CURLM *multi;
+	CURLSH *share;
+	int parallel;
+	int max_attempts;
+	struct http_transfer **queue; /* waiting to start (or to retry) */
+	size_t queued;
+	size_t queue_capacity;
+	size_t running;
+	struct http_stats stats;
+};
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int http_engine_new(struct http_engine **out, int parallel, int max_attempts, struct error *err)
+{
+	struct http_engine *e = calloc(1, sizeof(*e));
+
+	*out = NULL;
+	if (!e)
+		abort();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		free(e);
+		return error_set(err, ERROR_INTERNAL, "cannot initialise libcurl");
+	}
+	e->multi = curl_multi_init();
+	e->share = curl_share_init();
+	if (!e->multi || !e->share)
+		abort();
+	/* DNS and TLS sessions are shared across transfers, connections are pooled by multi. */
+	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(e->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)parallel);
+	curl_multi_setopt(e->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)parallel);
+	curl_multi_setopt(e->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	e->parallel = parallel;
+	e->max_attempts = max_attempts;
+	*out = e;
+	return 0;
+}
+
+void http_engine_free(struct http_engine *e)
+{
+	if (!e)
+		return;
+	curl_multi_cleanup(e->multi);
+	curl_share_cleanup(e->share);
+	free(e->queue);
+	free(e);
+	curl_global_cleanup();
+}
+
+const struct http_stats *http_engine_stats(const struct http_engine *e)
+{
+	return &e->stats;
+}
+
+void http_engine_add(struct http_engine *e, struct http_transfer *t)
+{
+	if (e->queued == e->queue_capacity) {
+		e->queue_capacity = e->queue_capacity ? e->queue_capacity * 2 : 32;
+		e->queue = realloc(e->queue, e->queue_capacity * sizeof(*e->queue));
+		if (!e->queue)
+			abort();
+	}
+	t->engine = e;
+	if (t->attempts == 0) {
+		t->received = 0;
+		t->content_length = -1;
+		t->not_before = 0;
+	}
+	e->queue[e->queued++] = t;
+}
+
+void http_transfer_cleanup(struct http_transfer *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	t->easy = NULL;
+	curl_slist_free_all(t->headers);
+	t->headers = NULL;
+}
+
+static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
+{
+	struct http_transfer *t = userdata;
+	size_t len = size * n;
+
+	if (len > 14 && strncasecmp(line, "Accept-Ranges:", 14) == 0) {
+		t->accept_ranges = strstr(line + 14, "bytes") != NULL;
+	} else if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0) {
+		const char *p = line + 12;
+		while (*p == ' ')
+			p++;
+		/* Only the delta-seconds form; an HTTP date falls back to our own backoff. */
+		if (isdigit((unsigned char)*p))
+			t->retry_after = strtol(p, NULL, 10);
+	} else if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+		/* A new response (after a redirect or 100-continue): forget the previous one's. */
+		t->accept_ranges = false;
+		t->retry_after = -1;
+	}
+	return len;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
+{
+	struct http_transfer *t = userdata;
+	size_t len = size * n;
+	long status = 0;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300)
+		return len; /* an error page: not part of any artifact */
+	if (!t->body_started) {
+		curl_off_t cl = -1;
+		bool resumed = status == 206;
+		t->body_started = true;
+		if (!resumed)
+			t->received = 0;
+		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		if (cl >= 0)
+			t->content_length = (off_t)cl + (resumed ? t->received : 0);
+		if (t->callbacks->on_body_start && t->callbacks->on_body_start(t, resumed) < 0) {
+			t->aborted_by_callback = 1;
+			return 0;
+		}
+	}
+	if (t->callbacks->on_data && t->callbacks->on_data(t, data, len) < 0) {
+		t->aborted_by_callback = 1;
+		return 0;
+	}
+	t->received += (off_t)len;
+	t->engine->stats.bytes += (off_t)len;
+	return len;
+}
+
+static int start(struct http_engine *e, struct http_transfer *t)
+{
+	CURL *easy = t->easy ? t->easy : curl_easy_init();
+
+	if (!easy)
+		abort();
+	curl_easy_reset(easy);
+	t->easy = easy;
+	t->body_started = false;
+	t->retry_after = -1;
+	t->aborted_by_callback = 0;
+	t->attempts++;
+	e->stats.requests++;
+	curl_easy_setopt(easy, CURLOPT_URL, t->url);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, t);
+	curl_easy_setopt(easy, CURLOPT_SHARE, e->share);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
+	curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(easy, CURLOPT_USERAGENT, "factory");
+	curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
+	/* Explicitly off (the default): credentials stay with the host they were given for. */
+	curl_easy_setopt(easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* A stalled body (under 1 byte/s for 30 s) counts as a dropped connection. */
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "identity");
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	if (t->ca_file)
+		curl_easy_setopt(easy, CURLOPT_CAINFO, t->ca_file);
+	if (t->token) {
+		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+		curl_easy_setopt(easy, CURLOPT_XOAUTH2_BEARER, t->token);
+	} else if (t->username) {
+		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(easy, CURLOPT_USERNAME, t->username);
+		curl_easy_setopt(easy, CURLOPT_PASSWORD, t->password ? t->password : "");
+	}
+	if (t->resumable && t->received > 0 && t->accept_ranges) {
+		char range[64];
+		snprintf(range, sizeof(range), "%lld-", (long long)t->received);
+		curl_easy_setopt(easy, CURLOPT_RANGE, range);
+	}
+	if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
+		return -1;
+	t->in_flight = true;
+	e->running++;
+	return 0;
+}
+
+static bool retryable_status(long status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+static bool retryable_error(CURLcode code)
+{
+	switch (code) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+	case CURLE_SSL_CONNECT_ERROR:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static double backoff(const struct http_transfer *t)
+{
+	double delay;
+
+	if (t->retry_after >= 0)
+		return (double)(t->retry_after > RETRY_AFTER_CAP_SECONDS ? RETRY_AFTER_CAP_SECONDS : t->retry_after);
+	delay = RETRY_BASE_SECONDS;
+	for (int i = 1; i < t->attempts && delay < RETRY_MAX_SECONDS; i++)
+		delay *= 2;
+	return delay > RETRY_MAX_SECONDS ? RETRY_MAX_SECONDS : delay;
+}
+
+static void finish(struct http_engine *e, struct http_transfer *t, CURLcode code)
+{
+	long status = 0;
+	bool retry = false;
+
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(e->multi, t->easy);
+	t->in_flight = false;
+	e->running--;
+	t->status = status;
+	if (t->aborted_by_callback) {
+		t->outcome = HTTP_ABORTED;
+	} else if (code == CURLE_OK && status >= 200 && status < 300) {
+		t->outcome = HTTP_OK;
+	} else if (code == CURLE_OK || code == CURLE_HTTP_RETURNED_ERROR) {
+		t->outcome = HTTP_STATUS;
+		retry = retryable_status(status);
+		snprintf(t->error, sizeof(t->error), "HTTP %ld", status);
+	} else {
+		t->outcome = HTTP_FAILED;
+		retry = retryable_error(code);
+		snprintf(t->error, sizeof(t->error), "%s", curl_easy_strerror(code));
+	}
+	if (retry && t->attempts < e->max_attempts) {
+		t->not_before = now_seconds() + backoff(t);
+		e->stats.retries++;
+		http_engine_add(e, t);
+		return;
+	}
+	t->callbacks->on_done(t);
+}
+
+static int start_ready(struct http_engine *e, double *next_wake)
+{
+	double now = now_seconds();
+	size_t kept = 0;
+
+	*next_wake = 0;
+	for (size_t i = 0; i < e->queued; i++) {
+		struct http_transfer *t = e->queue[i];
+		if ((int)e->running < e->parallel * 4 && t->not_before <= now) {
+			if (start(e, t))
+				return -1;
+			continue;
+		}
+		if (t->not_before > now && (*next_wake == 0 || t->not_before < *next_wake))
+			*next_wake = t->not_before;
+		e->queue[kept++] = t;
+	}
+	e->queued = kept;
+	return 0;
+}
+
+int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, struct error *err)
+{
+	double last_tick = 0;
+
+	for (;;) {
+		double next_wake;
+		int still_running = 0, msgs = 0, timeout_ms = 100;
+		CURLMsg *msg;
+
+		/* Handles beyond the connection limit wait inside libcurl; four per connection keeps
+		 * it fed without opening hundreds of sockets' worth of state. */
+		if (start_ready(e, &next_wake))
+			return error_set(err, ERROR_INTERNAL, "cannot start a transfer");
+		if (e->running == 0 && e->queued == 0)
+			break;
+		if (curl_multi_perform(e->multi, &still_running) != CURLM_OK)
+			return error_set(err, ERROR_INTERNAL, "libcurl multi_perform failed");
+		while ((msg = curl_multi_info_read(e->multi, &msgs))) {
+			struct http_transfer *t = NULL;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			finish(e, t, msg->data.result);
+		}
+		if (e->running == 0 && e->queued == 0)
+			break;
+		if (e->running == 0 && next_wake > 0) {
+			double wait = next_wake - now_seconds();
+			timeout_ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;
+			if (timeout_ms > 100)
+				timeout_ms = 100;
+		}
+		if (curl_multi_poll(e->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
+			return error_set(err, ERROR_INTERNAL, "libcurl multi_poll failed");
+		if (tick && now_seconds() - last_tick >= 0.1) {
+			last_tick = now_seconds();
+			tick(ctx);
+		}
+	}
+	if (tick)
+		tick(ctx);
+	return 0;
+}

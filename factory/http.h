@@ -1,0 +1,93 @@
+/* http.h - many HTTP transfers at once over libcurl's multi interface.
+ *
+ * Transfers stream their bodies to callbacks (nothing is buffered whole), share connections
+ * (HTTP/2 multiplexing when the server offers it), and are retried with exponential backoff
+ * on connection errors and on 408/429/5xx, honouring Retry-After. A transfer marked
+ * resumable continues an interrupted body with a Range request when the server supports it.
+ * Credentials are given to libcurl, which sends them only to the original host: never
+ * forwarded on a redirect to another host or port.
+ */
+#ifndef FACTORY_HTTP_H
+#define FACTORY_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct http_transfer;
+
+struct http_callbacks {
+	/* The response to this attempt is a success (2xx) and its body follows. `resumed` is
+	 * true when the server honoured a Range request: the body continues the bytes already
+	 * delivered; otherwise it starts from byte 0. Return -1 to abort the transfer. */
+	int (*on_body_start)(struct http_transfer *t, bool resumed);
+	int (*on_data)(struct http_transfer *t, const void *data, size_t size);
+	/* The transfer is finished for good: see outcome. */
+	void (*on_done)(struct http_transfer *t);
+};
+
+enum http_outcome {
+	HTTP_OK,      /* 2xx, body delivered */
+	HTTP_STATUS,  /* final non-2xx status, in `status` */
+	HTTP_FAILED,  /* network or TLS failure after all retries, in `error` */
+	HTTP_ABORTED, /* a callback returned -1 */
+};
+
+struct http_transfer {
+	/* set by the caller */
+	char *url;
+	const char *username; /* basic auth, with password */
+	const char *password;
+	const char *token; /* bearer auth */
+	const char *ca_file;
+	bool resumable;
+	const struct http_callbacks *callbacks;
+	void *user;
+
+	/* results */
+	enum http_outcome outcome;
+	long status;
+	char error[256];
+	int attempts;
+	off_t received;       /* body bytes delivered so far */
+	off_t content_length; /* of the whole body when known, else -1 */
+
+	/* engine state */
+	void *easy;
+	struct curl_slist *headers;
+	struct http_engine *engine;
+	bool body_started;
+	bool accept_ranges;
+	long retry_after; /* seconds, -1 when absent */
+	double not_before; /* monotonic seconds */
+	bool in_flight;
+	int aborted_by_callback;
+};
+
+struct http_stats {
+	size_t requests;
+	size_t retries;
+	off_t bytes;
+};
+
+struct http_engine;
+
+/* `parallel`: transfers running at once. `max_attempts`: per transfer, including the first. */
+int http_engine_new(struct http_engine **out, int parallel, int max_attempts, struct error *err);
+void http_engine_free(struct http_engine *engine);
+
+/* Queues a transfer; the engine does not own it. May be called from callbacks. */
+void http_engine_add(struct http_engine *engine, struct http_transfer *t);
+
+/* Runs until every queued transfer is done. `tick` (may be NULL) is called about every
+ * 100 ms, for progress output. */
+int http_engine_run(struct http_engine *engine, void (*tick)(void *ctx), void *ctx, struct error *err);
+
+const struct http_stats *http_engine_stats(const struct http_engine *engine);
+
+/* Frees what the engine attached to a finished transfer (not the transfer itself). */
+void http_transfer_cleanup(struct http_transfer *t);
+
+#endif

@@ -1,0 +1,119 @@
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "util.h"
+
+char *plan_lock_path(const struct recipe *recipe)
+{
+	return fs_path_join(recipe->dir, LOCKFILE_NAME);
+}
+
+void plan_free(struct plan *plan)
+{
+	if (!plan)
+		return;
+	for (size_t i = 0; i < plan->count; i++)
+		fetch_item_clear(&plan->items[i]);
+	free(plan->items);
+	free(plan->lock_path);
+	free(plan);
+}
+
+/* Fills items from the recipe, one per distinct coordinate, with their pins. */
+static int prepare(struct plan *plan, const struct recipe *r, const struct lockfile *lock, enum plan_mode mode,
+		   struct diag_list *diags)
+{
+	size_t problems = 0;
+
+	plan->items = calloc(r->artifact_count + 1, sizeof(*plan->items));
+	if (!plan->items)
+		abort();
+	for (size_t i = 0; i < r->artifact_count; i++) {
+		const struct recipe_artifact *a = &r->artifacts[i];
+		const struct lock_entry *locked = lockfile_find(lock, a->coordinate);
+		struct fetch_item *item = NULL;
+
+		for (size_t k = 0; k < plan->count; k++)
+			if (strcmp(plan->items[k].coordinate, a->coordinate) == 0)
+				item = &plan->items[k];
+		if (item) {
+			if (a->sha256 && item->pin_sha256 && strcmp(a->sha256, item->pin_sha256) != 0) {
+				diag_add(diags, DIAG_ERROR, r->file, 0, 0, "%s is pinned to two different sha256 values",
+					 a->coordinate);
+				problems++;
+			}
+			continue;
+		}
+		item = &plan->items[plan->count++];
+		item->coordinate = a->coordinate;
+		item->pin_sha256 = a->sha256;
+		if (mode == PLAN_REFRESH)
+			continue;
+		if (!locked) {
+			if (mode == PLAN_FROZEN) {
+				diag_add(diags, DIAG_ERROR, plan->lock_path, 0, 0,
+					 "no entry for %s; run 'factory lock %s' and commit the result", a->coordinate,
+					 r->file);
+				problems++;
+			}
+			continue;
+		}
+		if (a->sha256 && strcmp(a->sha256, locked->sha256) != 0) {
+			diag_add(diags, DIAG_ERROR, plan->lock_path, 0, 0,
+				 "%s: the recipe pins sha256 %s but the lock has %s; run 'factory lock %s' to accept the "
+				 "recipe's pin", a->coordinate, a->sha256, locked->sha256, r->file);
+			problems++;
+			continue;
+		}
+		item->pin_sha256 = locked->sha256;
+		item->use_cache = true;
+	}
+	return problems ? -1 : 0;
+}
+
+int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, const struct fetch_options *options,
+	       struct diag_list *diags, struct error *err)
+{
+	struct plan *plan = calloc(1, sizeof(*plan));
+	struct lockfile *lock = NULL;
+	int rc = -1, fetched;
+
+	*out = NULL;
+	if (!plan)
+		abort();
+	plan->lock_path = plan_lock_path(r);
+	if (lockfile_read(&lock, plan->lock_path, diags, err))
+		goto out;
+	if (prepare(plan, r, lock, mode, diags)) {
+		error_set(err, ERROR_INVALID, "%s does not match the recipe", plan->lock_path);
+		goto out;
+	}
+	fetched = fetch_run(plan->items, plan->count, options, &plan->progress, err);
+	if (mode != PLAN_FROZEN) {
+		/* Record what was verified, also when some other artifact failed. */
+		for (size_t i = 0; i < plan->count; i++) {
+			const struct fetch_item *item = &plan->items[i];
+			struct lock_entry entry = {0};
+			if (item->state != FETCH_DOWNLOADED)
+				continue;
+			entry.coordinate = (char *)item->coordinate;
+			entry.repository = item->repository_url;
+			entry.size = item->size;
+			memcpy(entry.sha256, item->sha256, sizeof(entry.sha256));
+			memcpy(entry.sha1, item->sha1, sizeof(entry.sha1));
+			lockfile_put(lock, &entry);
+		}
+		if (lockfile_write(lock, plan->lock_path, &plan->lock_changed, fetched ? NULL : err) && !fetched)
+			goto out;
+	}
+	if (fetched)
+		goto out;
+	rc = 0;
+out:
+	lockfile_free(lock);
+	*out = plan; /* the items say what happened, also on failure */
+	return rc;
+}

@@ -1,0 +1,37 @@
+/* plan.h - from a recipe to exact, verified artifacts: factory.lock and the cache.
+ *
+ * Every artifact of the recipe is pinned by the recipe's sha256, else by factory.lock, else
+ * by the repository's checksums on first fetch; what was fetched is recorded in the lock.
+ */
+#ifndef FACTORY_PLAN_H
+#define FACTORY_PLAN_H
+
+#include <stdbool.h>
+
+#include "diag.h"
+#include "fetch.h"
+#include "lockfile.h"
+#include "recipe.h"
+
+enum plan_mode {
+	PLAN_FETCH,   /* use the lock, add what is missing */
+	PLAN_FROZEN,  /* use only the lock; fail if anything would change */
+	PLAN_REFRESH, /* ignore the lock's pins and resolve everything again */
+};
+
+struct plan {
+	struct fetch_item *items;
+	size_t count;
+	char *lock_path;
+	bool lock_changed;
+	struct fetch_progress progress;
+};
+
+/* The lock file that belongs to a recipe: factory.lock in the recipe's directory. */
+char *plan_lock_path(const struct recipe *recipe);
+
+int plan_fetch(struct plan **out, const struct recipe *recipe, enum plan_mode mode,
+	       const struct fetch_options *options, struct diag_list *diags, struct error *err);
+void plan_free(struct plan *plan);
+
+#endif
