@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "digest.h"
 #include "flink.h"
 #include "maven.h"
 #include "recipe.h"
@@ -124,7 +125,43 @@ static void test_config_defaults(struct unit_state *s)
 	diag_list_free(&diags);
 }
 
+static void test_sidecars(struct unit_state *s)
+{
+	char hex[DIGEST_HEX_MAX];
+	const char *sha1 = "1591f68ce18dfa0d74ae1b291004be025077c753";
+	char with_name[128], upper[64];
+
+	CHECK(s, digest_parse_sidecar(sha1, strlen(sha1), DIGEST_SHA1, hex) && strcmp(hex, sha1) == 0);
+	snprintf(with_name, sizeof(with_name), "%s  demo-1.0.jar\n", sha1);
+	CHECK(s, digest_parse_sidecar(with_name, strlen(with_name), DIGEST_SHA1, hex) && strcmp(hex, sha1) == 0);
+	snprintf(upper, sizeof(upper), "  1591F68CE18DFA0D74AE1B291004BE025077C753\r\n");
+	CHECK(s, digest_parse_sidecar(upper, strlen(upper), DIGEST_SHA1, hex) && strcmp(hex, sha1) == 0);
+	CHECK(s, !digest_parse_sidecar(sha1, strlen(sha1), DIGEST_SHA256, hex));
+	CHECK(s, !digest_parse_sidecar("<html>not found</html>", 22, DIGEST_SHA1, hex));
+	CHECK(s, !digest_parse_sidecar("", 0, DIGEST_SHA1, hex));
+}
+
+static void test_repository_paths(struct unit_state *s)
+{
+	struct maven_coord c;
+	struct error err = {0};
+	char *path;
+
+	CHECK(s, maven_coord_parse("org.apache.flink:flink-sql-connector-kafka:3.3.0-1.19", &c, &err) == 0);
+	path = maven_coord_path(&c);
+	CHECK_STR(s, path, "org/apache/flink/flink-sql-connector-kafka/3.3.0-1.19/flink-sql-connector-kafka-3.3.0-1.19.jar");
+	free(path);
+	maven_coord_free(&c);
+	CHECK(s, maven_coord_parse("io.x:y:2.0:linux-x86_64@so", &c, &err) == 0);
+	path = maven_coord_path(&c);
+	CHECK_STR(s, path, "io/x/y/2.0/y-2.0-linux-x86_64.so");
+	free(path);
+	maven_coord_free(&c);
+}
+
 const struct unit_test recipe_tests[] = {
+	{"digest_sidecars", test_sidecars},
+	{"maven_repository_paths", test_repository_paths},
 	{"config_expand", test_config_expand},
 	{"config_defaults", test_config_defaults},
 	{"recipe_deployment_names", test_deployment_names},
