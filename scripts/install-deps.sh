@@ -8,6 +8,11 @@ packages=(
     libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev
     # tests: schema validation, fuzzing (libFuzzer), servers and checkers
     clang python3 python3-yaml python3-jsonschema curl git ca-certificates
+    # tests: a real Maven repository (tests/maven.sh) built by Maven offline from Debian's
+    # /usr/share/maven-repo, served by nginx (basic-auth file made with openssl), and the
+    # Maven baseline (tests/bench/maven_baseline.sh). junit4: Debian's
+    # plexus-container-default pom (a dependency of the dependency plugin) needs junit 4.x.
+    maven libmaven-deploy-plugin-java libmaven-dependency-plugin-java junit4 nginx openssl
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()
