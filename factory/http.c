@@ -185,7 +185,10 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	/* A stalled body (under 1 byte/s for 30 s) counts as a dropped connection. */
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 30L);
-	curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
+	/* Waiting to learn whether a connection multiplexes pays off only where HTTP/2 can be
+	 * negotiated (TLS ALPN); over plain HTTP it would serialise the first requests. */
+	if (strncmp(t->url, "https://", 8) == 0)
+		curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "identity");
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
@@ -307,6 +310,7 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 	for (;;) {
 		double next_wake;
 		int still_running = 0, msgs = 0, timeout_ms = 100;
+		size_t finished = 0;
 		CURLMsg *msg;
 
 		/* Handles beyond the connection limit wait inside libcurl; four per connection keeps
@@ -323,9 +327,14 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 				continue;
 			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
 			finish(e, t, msg->data.result);
+			finished++;
 		}
 		if (e->running == 0 && e->queued == 0)
 			break;
+		/* A finished transfer frees a connection that a waiting one can use now: libcurl does
+		 * not count that as a timeout, so polling here would idle for the full interval. */
+		if (finished)
+			continue;
 		if (e->running == 0 && next_wake > 0) {
 			double wait = next_wake - now_seconds();
 			timeout_ms = wait > 0 ? (int)(wait * 1000) + 1 : 0;

@@ -38,11 +38,13 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 
 for i in $(seq "$RUNS"); do
     rm -rf "$tmp/cache" "$tmp/app/factory.lock"
+    sync # each timed run starts with no pending writeback from the previous one
     s=$(now); "$FACTORY" fetch -q --config "$tmp/factory.yaml" "$tmp/app/recipe.yaml"; e=$(now)
     awk "BEGIN {print $e - $s}" >> "$tmp/factory_cold"
     s=$(now); "$FACTORY" fetch -q --config "$tmp/factory.yaml" "$tmp/app/recipe.yaml"; e=$(now)
     awk "BEGIN {print $e - $s}" >> "$tmp/factory_warm"
     rm -rf "$tmp/mvn"
+    sync
     "$TESTS_DIR/bench/maven_baseline.sh" "$MAVEN_URL_OPEN" "$coords" "$tmp/mvn" >> "$tmp/maven_cold"
 done
 
