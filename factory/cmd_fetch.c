@@ -213,7 +213,8 @@ static int run(int argc, char **argv, bool refresh)
 	if (!rep.json && !rep.quiet && plan && status == EXIT_OK) {
 		char bytes[32];
 		human_size((double)plan->progress.bytes, bytes, sizeof(bytes));
-		fprintf(stderr, "%zu artifacts: %zu downloaded (%s), %zu cached in %.2fs; %s %s\n", plan->count,
+		fprintf(stderr, "%zu artifact%s: %zu downloaded (%s), %zu cached in %.2fs; %s %s\n", plan->count,
+			plan->count == 1 ? "" : "s",
 			plan->progress.finished - plan->progress.cached - plan->progress.failed, bytes,
 			plan->progress.cached, seconds_now() - rep.started, plan->lock_path,
 			plan->lock_changed ? "updated" : "unchanged");
