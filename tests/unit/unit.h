@@ -38,5 +38,6 @@ struct unit_test {
 extern const struct unit_test kustomize_tests[];
 extern const struct unit_test yaml_tests[];
 extern const struct unit_test recipe_tests[];
+extern const struct unit_test layer_tests[];
 
 #endif

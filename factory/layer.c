@@ -1,0 +1,312 @@
+#include "layer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "util.h"
+
+#define GZIP_OS_UNKNOWN 255 /* what Go's compress/gzip writes, so layers match other tools' */
+#define CHUNK (256 * 1024)
+
+struct sink {
+	EVP_MD_CTX *tar_digest;
+	z_stream zs;
+	gz_header header;
+	struct cache_writer writer;
+	unsigned char out[CHUNK];
+	struct error *err;
+	int failed;
+};
+
+int layer_check_path(const char *path, struct error *err)
+{
+	const char *p = path;
+
+	if (!*path || *path == '/')
+		return error_set(err, ERROR_INVALID, "'%s': layer paths are relative to the image root", path);
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return error_set(err, ERROR_INVALID, "'%s': empty, '.' or '..' component", path);
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
+/* A symlink target must resolve inside the root when followed from the link's directory. */
+static int check_link(const char *path, const char *target, struct error *err)
+{
+	int depth = 0;
+	const char *p;
+
+	if (*target == '/')
+		return 0; /* absolute targets resolve inside the container's own root */
+	for (p = path; *p; p++)
+		depth += *p == '/';
+	for (p = target; *p;) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			depth--;
+		else if (n > 0 && !(n == 1 && p[0] == '.'))
+			depth++;
+		if (depth < 0)
+			return error_set(err, ERROR_INVALID, "symlink '%s' -> '%s' leaves the image root", path, target);
+		p += n + (p[n] == '/');
+	}
+	return 0;
+}
+
+static int emit(struct sink *s, int flush)
+{
+	do {
+		s->zs.next_out = s->out;
+		s->zs.avail_out = CHUNK;
+		if (deflate(&s->zs, flush) == Z_STREAM_ERROR)
+			return error_set(s->err, ERROR_INTERNAL, "gzip failed");
+		if (cache_writer_write(&s->writer, s->out, CHUNK - s->zs.avail_out, s->err) < 0)
+			return -1;
+	} while (s->zs.avail_out == 0);
+	return 0;
+}
+
+static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
+{
+	struct sink *s = ctx;
+
+	(void)a;
+	EVP_DigestUpdate(s->tar_digest, buf, len);
+	s->zs.next_in = (Bytef *)buf;
+	s->zs.avail_in = (uInt)len;
+	if (emit(s, Z_NO_FLUSH) < 0) {
+		s->failed = 1;
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+struct item {
+	char *path;
+	enum layer_entry_type type;
+	unsigned mode;
+	const char *source;
+	bool implied; /* a parent directory nobody listed */
+};
+
+static int compare_items(const void *a, const void *b)
+{
+	return strcmp(((const struct item *)a)->path, ((const struct item *)b)->path);
+}
+
+/* Entries plus every missing parent directory, sorted and without duplicates. */
+static int collect(const struct layer_entry *entries, size_t count, struct item **out, size_t *n,
+		   struct error *err)
+{
+	struct item *items = NULL;
+	size_t len = 0, cap = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		char *path;
+		if (layer_check_path(entries[i].path, err) < 0)
+			goto fail;
+		if (entries[i].type == LAYER_SYMLINK && check_link(entries[i].path, entries[i].source, err) < 0)
+			goto fail;
+		path = xstrdup(entries[i].path);
+		for (char *slash = strchr(path, '/');; slash = strchr(slash + 1, '/')) {
+			if (len + 1 >= cap) {
+				cap = cap ? cap * 2 : 64;
+				items = realloc(items, cap * sizeof(*items));
+				if (!items)
+					abort();
+			}
+			if (!slash) {
+				items[len++] = (struct item){path, entries[i].type, entries[i].mode, entries[i].source, false};
+				break;
+			}
+			items[len++] = (struct item){xasprintf("%.*s", (int)(slash - path), path), LAYER_DIRECTORY, 0, NULL,
+						     true};
+		}
+	}
+	if (len)
+		qsort(items, len, sizeof(*items), compare_items);
+	/* Keep one of each path; an explicit entry wins over an implied parent directory. */
+	size_t kept = 0;
+	for (size_t i = 0; i < len; i++) {
+		struct item *prev = kept ? &items[kept - 1] : NULL;
+		if (!prev || strcmp(prev->path, items[i].path) != 0) {
+			items[kept++] = items[i];
+			continue;
+		}
+		if (!prev->implied && !items[i].implied) {
+			error_set(err, ERROR_INVALID, "'%s' appears twice in the layer", items[i].path);
+			for (size_t k = i; k < len; k++)
+				free(items[k].path);
+			len = kept;
+			goto fail;
+		}
+		if (prev->implied) {
+			free(prev->path);
+			*prev = items[i];
+		} else {
+			free(items[i].path);
+		}
+	}
+	*out = items;
+	*n = kept;
+	return 0;
+fail:
+	for (size_t i = 0; i < len; i++)
+		free(items[i].path);
+	free(items);
+	return -1;
+}
+
+static int copy_file(struct archive *a, const char *source, struct error *err)
+{
+	char *buf = malloc(CHUNK);
+	int fd = open(source, O_RDONLY | O_CLOEXEC), rc = 0;
+
+	if (!buf)
+		abort();
+	if (fd < 0) {
+		free(buf);
+		return error_set_errno(err, "cannot open %s", source);
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_set_errno(err, "cannot read %s", source);
+			break;
+		}
+		if (n == 0)
+			break;
+		if (archive_write_data(a, buf, (size_t)n) != n) {
+			rc = error_set(err, ERROR_IO, "cannot write %s into the layer: %s", source, archive_error_string(a));
+			break;
+		}
+	}
+	close(fd);
+	free(buf);
+	return rc;
+}
+
+static int write_items(struct archive *a, const struct item *items, size_t n, const struct layer_options *o,
+		       struct error *err)
+{
+	struct archive_entry *e = archive_entry_new();
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const struct item *it = &items[i];
+		struct stat st;
+
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, it->path);
+		archive_entry_set_uid(e, o->uid);
+		archive_entry_set_gid(e, o->gid);
+		archive_entry_set_mtime(e, (time_t)o->mtime, 0);
+		switch (it->type) {
+		case LAYER_DIRECTORY:
+			archive_entry_set_filetype(e, AE_IFDIR);
+			archive_entry_set_perm(e, it->mode ? it->mode : 0755);
+			break;
+		case LAYER_SYMLINK:
+			archive_entry_set_filetype(e, AE_IFLNK);
+			archive_entry_set_perm(e, 0777);
+			archive_entry_set_symlink(e, it->source);
+			break;
+		default:
+			if (stat(it->source, &st) < 0 || !S_ISREG(st.st_mode)) {
+				rc = error_set(err, ERROR_IO, "%s is not a readable regular file", it->source);
+				continue;
+			}
+			archive_entry_set_filetype(e, AE_IFREG);
+			archive_entry_set_perm(e, it->mode ? it->mode : 0644);
+			archive_entry_set_size(e, st.st_size);
+		}
+		if (archive_write_header(a, e) != ARCHIVE_OK) {
+			rc = error_set(err, ERROR_IO, "cannot write the header of %s: %s", it->path, archive_error_string(a));
+			continue;
+		}
+		if (it->type == LAYER_FILE)
+			rc = copy_file(a, it->source, err);
+	}
+	archive_entry_free(e);
+	return rc;
+}
+
+int layer_write(const struct layer_entry *entries, size_t count, const struct layer_options *o,
+		struct cache *cache, struct layer_result *result, struct error *err)
+{
+	struct sink s = {.err = err};
+	struct archive *a = NULL;
+	struct item *items = NULL;
+	size_t n = 0;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	int rc = -1;
+
+	memset(result, 0, sizeof(*result));
+	if (collect(entries, count, &items, &n, err) < 0)
+		return -1;
+	if (cache_writer_begin(&s.writer, cache, err) < 0)
+		goto out;
+	s.tar_digest = EVP_MD_CTX_new();
+	if (!s.tar_digest || !EVP_DigestInit_ex(s.tar_digest, EVP_sha256(), NULL))
+		abort();
+	/* windowBits 31: a gzip wrapper whose header we set ourselves (no name, mtime 0). */
+	if (deflateInit2(&s.zs, o->level ? o->level : 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		abort();
+	s.header.os = GZIP_OS_UNKNOWN;
+	deflateSetHeader(&s.zs, &s.header);
+
+	a = archive_write_new();
+	/* pax only where ustar cannot say it (long names), and never atime/ctime. */
+	archive_write_set_format_pax_restricted(a);
+	archive_write_set_bytes_per_block(a, 0);
+	if (archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
+		error_set(err, ERROR_INTERNAL, "cannot start the layer: %s", archive_error_string(a));
+		goto out;
+	}
+	if (write_items(a, items, n, o, err) < 0 || archive_write_close(a) != ARCHIVE_OK || s.failed) {
+		if (err->code == ERROR_NONE)
+			error_set(err, ERROR_IO, "cannot finish the layer: %s", archive_error_string(a));
+		goto out;
+	}
+	s.zs.next_in = NULL;
+	s.zs.avail_in = 0;
+	if (emit(&s, Z_FINISH) < 0)
+		goto out;
+	EVP_DigestFinal_ex(s.tar_digest, md, &md_len);
+	snprintf(result->diff_id, sizeof(result->diff_id), "sha256:");
+	for (unsigned i = 0; i < md_len; i++)
+		snprintf(result->diff_id + 7 + 2 * i, 3, "%02x", md[i]);
+	result->size = (long long)s.writer.size;
+	result->entries = n;
+	snprintf(result->digest, sizeof(result->digest), "sha256:%s",
+		 digest_set_hex(s.writer.digests, DIGEST_SHA256));
+	if (cache_writer_commit(&s.writer, NULL, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (a)
+		archive_write_free(a);
+	deflateEnd(&s.zs);
+	EVP_MD_CTX_free(s.tar_digest);
+	cache_writer_abort(&s.writer);
+	for (size_t i = 0; i < n; i++)
+		free(items[i].path);
+	free(items);
+	return rc;
+}
