@@ -146,7 +146,8 @@ int lockfile_format(const struct lockfile *lock, char **text, size_t *size, stru
 
 	if (!sorted || !doc || !list)
 		abort();
-	memcpy(sorted, lock->entries, lock->count * sizeof(*sorted));
+	if (lock->count)
+		memcpy(sorted, lock->entries, lock->count * sizeof(*sorted));
 	qsort(sorted, lock->count, sizeof(*sorted), compare_entries);
 	json_object_set_new(doc, "apiVersion", json_string(LOCK_API_VERSION));
 	json_object_set_new(doc, "kind", json_string("Lock"));

@@ -1,7 +1,11 @@
 #include "plan.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 #include "util.h"
@@ -74,6 +78,45 @@ static int prepare(struct plan *plan, const struct recipe *r, const struct lockf
 	return problems ? -1 : 0;
 }
 
+/* Merges what this run verified into the lock on disk. Recipes of one directory share the
+ * lock, so the read-merge-write holds an exclusive flock on the directory: a concurrent run
+ * for another recipe cannot drop our entries, nor we theirs. */
+static int record(struct plan *plan, const char *dir, struct diag_list *diags, struct error *err)
+{
+	struct lockfile *lock = NULL;
+	size_t added = 0;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+
+	if (fd < 0)
+		return error_set_errno(err, "cannot open %s", dir);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			error_set_errno(err, "cannot lock %s", dir);
+			goto out;
+		}
+	if (lockfile_read(&lock, plan->lock_path, diags, err))
+		goto out;
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct fetch_item *item = &plan->items[i];
+		struct lock_entry entry = {0};
+		if (item->state != FETCH_DOWNLOADED)
+			continue;
+		entry.coordinate = (char *)item->coordinate;
+		entry.repository = item->repository_url;
+		entry.size = item->size;
+		memcpy(entry.sha256, item->sha256, sizeof(entry.sha256));
+		memcpy(entry.sha1, item->sha1, sizeof(entry.sha1));
+		lockfile_put(lock, &entry);
+		added++;
+	}
+	/* Nothing verified and no lock yet: do not create an empty one. */
+	rc = added || lock->count ? lockfile_write(lock, plan->lock_path, &plan->lock_changed, err) : 0;
+out:
+	lockfile_free(lock);
+	close(fd); /* releases the flock */
+	return rc;
+}
+
 int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, const struct fetch_options *options,
 	       struct diag_list *diags, struct error *err)
 {
@@ -94,19 +137,8 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 	fetched = fetch_run(plan->items, plan->count, options, &plan->progress, err);
 	if (mode != PLAN_FROZEN) {
 		/* Record what was verified, also when some other artifact failed. */
-		for (size_t i = 0; i < plan->count; i++) {
-			const struct fetch_item *item = &plan->items[i];
-			struct lock_entry entry = {0};
-			if (item->state != FETCH_DOWNLOADED)
-				continue;
-			entry.coordinate = (char *)item->coordinate;
-			entry.repository = item->repository_url;
-			entry.size = item->size;
-			memcpy(entry.sha256, item->sha256, sizeof(entry.sha256));
-			memcpy(entry.sha1, item->sha1, sizeof(entry.sha1));
-			lockfile_put(lock, &entry);
-		}
-		if (lockfile_write(lock, plan->lock_path, &plan->lock_changed, fetched ? NULL : err) && !fetched)
+		struct error record_err = {0};
+		if (record(plan, r->dir, diags, fetched ? &record_err : err) && !fetched)
 			goto out;
 	}
 	if (fetched)
