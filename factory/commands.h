@@ -15,6 +15,8 @@ enum {
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

@@ -99,6 +99,7 @@ struct item {
 	enum layer_entry_type type;
 	unsigned mode;
 	const char *source;
+	bool root_owned;
 	bool implied; /* a parent directory nobody listed */
 };
 
@@ -129,11 +130,12 @@ static int collect(const struct layer_entry *entries, size_t count, struct item 
 					abort();
 			}
 			if (!slash) {
-				items[len++] = (struct item){path, entries[i].type, entries[i].mode, entries[i].source, false};
+				items[len++] = (struct item){path, entries[i].type, entries[i].mode, entries[i].source,
+							     entries[i].root_owned, false};
 				break;
 			}
 			items[len++] = (struct item){xasprintf("%.*s", (int)(slash - path), path), LAYER_DIRECTORY, 0, NULL,
-						     true};
+						     false, true};
 		}
 	}
 	if (len)
@@ -213,8 +215,8 @@ static int write_items(struct archive *a, const struct item *items, size_t n, co
 
 		archive_entry_clear(e);
 		archive_entry_set_pathname(e, it->path);
-		archive_entry_set_uid(e, o->uid);
-		archive_entry_set_gid(e, o->gid);
+		archive_entry_set_uid(e, it->root_owned ? 0 : o->uid);
+		archive_entry_set_gid(e, it->root_owned ? 0 : o->gid);
 		archive_entry_set_mtime(e, (time_t)o->mtime, 0);
 		switch (it->type) {
 		case LAYER_DIRECTORY:

@@ -10,6 +10,7 @@
 #ifndef FACTORY_LAYER_H
 #define FACTORY_LAYER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -23,6 +24,7 @@ struct layer_entry {
 	enum layer_entry_type type;
 	unsigned mode;      /* permission bits; 0 picks 0644 for files, 0755 for directories */
 	const char *source; /* LAYER_FILE: file to copy; LAYER_SYMLINK: link target */
+	bool root_owned;    /* 0:0 instead of the layer's owner (e.g. /opt above FLINK_HOME) */
 };
 
 struct layer_options {

@@ -17,6 +17,8 @@ struct command {
 static const struct command commands[] = {
 	{"fetch", cmd_fetch, "download and verify the recipe's connectors and JARs into the cache"},
 	{"lock", cmd_lock, "resolve every artifact again and rewrite factory.lock"},
+	{"build", cmd_build, "fetch, assemble the OCI image (no container engine) and render the manifests"},
+	{"inspect", cmd_inspect, "show an image layout's layers, digests and files"},
 	{"render", cmd_render, "write the Kubernetes manifests of a recipe to out/<app>/manifests"},
 	{"validate", cmd_validate, "check a recipe and report every problem"},
 	{NULL, NULL, NULL},

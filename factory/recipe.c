@@ -51,12 +51,32 @@ static const struct schema_field flink_fields[] = {
 	{NULL, NULL, 0},
 };
 
+static const struct schema_field owner_fields[] = {
+	{"uid", &schema_nonnegative_int, 0},
+	{"gid", &schema_nonnegative_int, 0},
+	{NULL, NULL, 0},
+};
+
+static const struct schema_field file_fields[] = {
+	{"source", &schema_string, SCHEMA_REQUIRED},
+	{"destination", &schema_string, SCHEMA_REQUIRED},
+	{"mode", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+
 static const struct schema_field image_fields[] = {
 	{"registry", &schema_string, 0},
 	{"repository", &schema_string, 0},
 	{"tags", &schema_string_list, 0},
 	{"pullPolicy", &pull_policy_schema, 0},
 	{"pullSecrets", &schema_string_list, 0},
+	{"env", &schema_string_map, 0},
+	{"labels", &schema_string_map, 0},
+	{"owner", &(const struct schema){.type = SCHEMA_OBJECT, .fields = owner_fields}, 0},
+	{"files", &(const struct schema){.type = SCHEMA_LIST,
+		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = file_fields}}, 0},
+	{"source", &schema_string, 0},
+	{"revision", &schema_string, 0},
 	{NULL, NULL, 0},
 };
 
@@ -669,6 +689,11 @@ static void load_metadata(struct loader *ld, const struct ynode *root)
 	check_labels(ld, root, "metadata.labels");
 }
 
+static bool base_is_local(const char *reference)
+{
+	return strncmp(reference, "oci:", 4) == 0 || strncmp(reference, "docker-archive:", 15) == 0;
+}
+
 static void load_flink(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
@@ -687,12 +712,48 @@ static void load_flink(struct loader *ld, const struct ynode *root)
 	r->base_image = str_at(root, "flink.image", NULL);
 	if (!r->base_image && r->flink_version)
 		r->base_image = pool_printf(r, "flink:%s", r->flink_version);
-	if (r->base_image && !is_image_reference(r->base_image))
+	if (r->base_image && !base_is_local(r->base_image) && !is_image_reference(r->base_image))
 		fail(ld, where(root, "flink.image"), "flink.image: '%s' is not an image reference", r->base_image);
 	if (strcmp(r->platform, "linux/amd64") != 0 && strcmp(r->platform, "linux/arm64") != 0 &&
 	    strncmp(r->platform, "linux/", 6) != 0)
 		fail(ld, where(root, "flink.platform"), "flink.platform: '%s' is not an os/arch platform such as linux/amd64",
 		     r->platform);
+}
+
+static void load_files(struct loader *ld, const struct ynode *root)
+{
+	struct recipe *r = ld->recipe;
+	const struct ynode *list = at_path(root, "image.files");
+
+	if (!list || list->kind != YNODE_SEQUENCE)
+		return;
+	r->files = calloc(list->count + 1, sizeof(*r->files));
+	if (!r->files)
+		abort();
+	for (size_t i = 0; i < list->count; i++) {
+		const struct ynode *item = list->values[i];
+		struct recipe_file *f = &r->files[r->file_count];
+		const char *mode = str_at(item, "mode", "0644");
+		char *end;
+		long m = strtol(mode, &end, 8);
+
+		f->source = str_at(item, "source", NULL);
+		f->destination = str_at(item, "destination", NULL);
+		if (!f->source || !f->destination)
+			continue;
+		if (f->source[0] == '/' || strstr(f->source, ".."))
+			fail(ld, ynode_get(item, "source"), "image.files[%zu].source: '%s' must be a path inside the recipe's "
+							    "directory", i, f->source);
+		if (!is_absolute_clean_path(f->destination) || strcmp(f->destination, "/") == 0 ||
+		    f->destination[strlen(f->destination) - 1] == '/')
+			fail(ld, ynode_get(item, "destination"),
+			     "image.files[%zu].destination: '%s' must be an absolute file path", i, f->destination);
+		if (*end || end == mode || m < 0 || m > 07777)
+			fail(ld, ynode_get(item, "mode"), "image.files[%zu].mode: '%s' is not an octal mode like 0644", i,
+			     mode);
+		f->mode = (unsigned)m;
+		r->file_count++;
+	}
 }
 
 static void load_image(struct loader *ld, const struct ynode *root)
@@ -714,6 +775,17 @@ static void load_image(struct loader *ld, const struct ynode *root)
 		     r->image_repository);
 	if (at_path(root, "image") && !r->image_repository)
 		fail(ld, where(root, "image"), "image.repository: missing required key when image is given");
+	r->image_env = map_at(root, "image.env");
+	r->image_labels = map_at(root, "image.labels");
+	r->image_uid = int_at(root, "image.owner.uid", 9999);
+	r->image_gid = int_at(root, "image.owner.gid", 9999);
+	r->image_source = str_at(root, "image.source", NULL);
+	r->image_revision = str_at(root, "image.revision", NULL);
+	load_files(ld, root);
+	if (r->base_image && base_is_local(r->base_image) && !r->image_repository)
+		fail(ld, where(root, "flink.image"),
+		     "flink.image: a base read from disk (%s) cannot be deployed as is: set image.repository "
+		     "for the image factory builds", r->base_image);
 	check_list_items(ld, root, "image.tags", is_tag, "a valid image tag");
 	check_list_items(ld, root, "image.pullSecrets", k8s_dns_subdomain, "a valid Secret name");
 }
@@ -1379,6 +1451,9 @@ void recipe_free(struct recipe *r)
 	free(r->labels.items);
 	free(r->image_tags.items);
 	free(r->image_pull_secrets.items);
+	free(r->image_env.items);
+	free(r->image_labels.items);
+	free(r->files);
 	free(r->python_args.items);
 	free(r->job.args.items);
 	free(r->flink_configuration.items);

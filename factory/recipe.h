@@ -55,6 +55,12 @@ struct recipe_script {
 	size_t size;
 };
 
+struct recipe_file {
+	const char *source;      /* relative to the recipe */
+	const char *destination; /* absolute path in the image */
+	unsigned mode;
+};
+
 struct recipe_requirement {
 	const char *name;
 	const char *version;
@@ -124,6 +130,14 @@ struct recipe {
 	struct str_list image_tags;
 	const char *image_pull_policy;
 	struct str_list image_pull_secrets;
+	struct kv_list image_env;
+	struct kv_list image_labels;
+	long long image_uid; /* owner of the files factory adds; 9999 (flink) unless set */
+	long long image_gid;
+	const char *image_source;   /* org.opencontainers.image.source */
+	const char *image_revision; /* org.opencontainers.image.revision */
+	struct recipe_file *files;
+	size_t file_count;
 
 	struct recipe_artifact *artifacts;
 	size_t artifact_count;

@@ -13,6 +13,9 @@ packages=(
     # Maven baseline (tests/bench/maven_baseline.sh). junit4: Debian's
     # plexus-container-default pom (a dependency of the dependency plugin) needs junit 4.x.
     maven libmaven-deploy-plugin-java libmaven-dependency-plugin-java junit4 nginx openssl
+    # tests: OCI base-image fixtures (tests/image.sh): umoci writes and unpacks OCI layouts,
+    # skopeo converts them to docker-archive tars and resolves multi-arch indexes
+    umoci skopeo
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()

@@ -39,9 +39,9 @@ static int build(const char *dir, struct cache *cache, long long mtime, struct l
 	snprintf(b, sizeof(b), "%s/b.jar", dir);
 	/* Deliberately unsorted, with a shared parent, to exercise ordering. */
 	struct layer_entry entries[] = {
-		{"opt/flink/usrlib/b.jar", LAYER_FILE, 0, b},
-		{"opt/flink/lib/a.jar", LAYER_FILE, 0600, a},
-		{"opt/flink/usrlib/link.jar", LAYER_SYMLINK, 0, "b.jar"},
+		{"opt/flink/usrlib/b.jar", LAYER_FILE, 0, b, false},
+		{"opt/flink/lib/a.jar", LAYER_FILE, 0600, a, false},
+		{"opt/flink/usrlib/link.jar", LAYER_SYMLINK, 0, "b.jar", false},
 	};
 	struct layer_options o = {.uid = 9999, .gid = 9999, .mtime = mtime, .level = 6};
 	return layer_write(entries, 3, &o, cache, r, &err);
@@ -105,9 +105,9 @@ static void test_refuses_escapes(struct unit_state *s)
 	struct layer_result r;
 	struct layer_options o = {.uid = 0, .gid = 0};
 	const struct layer_entry bad[][1] = {
-		{{"/etc/passwd", LAYER_FILE, 0, "/etc/passwd"}},
-		{{"opt/../../etc/x", LAYER_FILE, 0, "/etc/passwd"}},
-		{{"opt/flink/lib/evil", LAYER_SYMLINK, 0, "../../../../etc/shadow"}},
+		{{"/etc/passwd", LAYER_FILE, 0, "/etc/passwd", false}},
+		{{"opt/../../etc/x", LAYER_FILE, 0, "/etc/passwd", false}},
+		{{"opt/flink/lib/evil", LAYER_SYMLINK, 0, "../../../../etc/shadow", false}},
 	};
 
 	CHECK(s, cache_open(&cache, cache_dir, &err) == 0);

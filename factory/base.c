@@ -1,0 +1,428 @@
+#include "base.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "util.h"
+
+#define JSON_MAX (4 * 1024 * 1024)
+
+int base_reference_is_local(const char *reference)
+{
+	return strncmp(reference, "oci:", 4) == 0 || strncmp(reference, "docker-archive:", 15) == 0;
+}
+
+void base_image_clear(struct base_image *base)
+{
+	oci_image_clear(&base->image);
+	free(base->reference);
+	base->reference = NULL;
+}
+
+/* Copies a file into the cache, verifying it has the digest its name claims. */
+static int import_file(struct cache *cache, const char *path, const char *digest, struct error *err)
+{
+	struct cache_writer w;
+	char buf[1 << 16];
+	int fd, rc = 0;
+
+	if (!oci_digest_valid(digest))
+		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
+	if (cache_verify(cache, digest + 7, NULL))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return error_set_errno(err, "cannot open %s", path);
+	if (cache_writer_begin(&w, cache, err) < 0) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = error_set_errno(err, "cannot read %s", path);
+			break;
+		}
+		if (n == 0 || (rc = cache_writer_write(&w, buf, (size_t)n, err)) < 0)
+			break;
+	}
+	close(fd);
+	if (rc == 0 && cache_writer_commit(&w, digest + 7, err) < 0)
+		rc = error_set(err, ERROR_INVALID, "%s does not match its digest %s: the image layout is damaged", path,
+			       digest);
+	cache_writer_abort(&w);
+	return rc;
+}
+
+static int parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err)
+{
+	char *data = NULL;
+	size_t size = 0;
+	json_error_t jerr;
+
+	*out = NULL;
+	if (oci_read_blob(cache, digest, JSON_MAX, &data, &size, err))
+		return -1;
+	*out = json_loadb(data, size, 0, &jerr);
+	free(data);
+	if (!*out)
+		return error_set(err, ERROR_INVALID, "blob %s is not JSON: %s", digest, jerr.text);
+	return 0;
+}
+
+static int read_descriptor(const json_t *j, struct oci_descriptor *d, struct error *err)
+{
+	const char *media = json_string_value(json_object_get(j, "mediaType"));
+	const char *digest = json_string_value(json_object_get(j, "digest"));
+	json_t *size = json_object_get(j, "size");
+
+	if (!digest || !oci_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
+		return error_set(err, ERROR_INVALID, "malformed descriptor in the base image");
+	d->media_type = xstrdup(media ? media : "");
+	snprintf(d->digest, sizeof(d->digest), "%s", digest);
+	d->size = json_integer_value(size);
+	return 0;
+}
+
+static int platform_matches(const json_t *platform, const char *wanted)
+{
+	char os[32] = "", arch[32] = "", variant[32] = "";
+	const char *p_os = json_string_value(json_object_get(platform, "os"));
+	const char *p_arch = json_string_value(json_object_get(platform, "architecture"));
+	const char *p_variant = json_string_value(json_object_get(platform, "variant"));
+
+	sscanf(wanted, "%31[^/]/%31[^/]/%31s", os, arch, variant);
+	return p_os && p_arch && strcmp(p_os, os) == 0 && strcmp(p_arch, arch) == 0 &&
+	       (!*variant || (p_variant && strcmp(p_variant, variant) == 0));
+}
+
+/* Reads an image manifest (already in the cache) and imports its config and layers. */
+static int load_manifest(struct base_image *base, struct cache *cache, const char *digest,
+			 int (*import)(void *ctx, const char *digest, struct error *err), void *ctx, struct error *err)
+{
+	struct oci_image *img = &base->image;
+	json_t *m = NULL, *layers;
+	size_t i;
+	json_t *l;
+	int rc = -1;
+
+	if (parse_json_blob(cache, digest, &m, err))
+		return -1;
+	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", digest);
+	if (read_descriptor(json_object_get(m, "config"), &img->config, err) || import(ctx, img->config.digest, err) ||
+	    parse_json_blob(cache, img->config.digest, &img->config_json, err))
+		goto out;
+	free(img->config.media_type);
+	img->config.media_type = xstrdup(OCI_MEDIA_CONFIG);
+	layers = json_object_get(m, "layers");
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	if (!img->layers)
+		abort();
+	json_array_foreach(layers, i, l) {
+		struct oci_descriptor *d = &img->layers[img->layer_count];
+		const char *oci_type;
+		if (read_descriptor(l, d, err))
+			goto out;
+		img->layer_count++;
+		oci_type = oci_layer_media_type(d->media_type);
+		if (!oci_type) {
+			error_set(err, ERROR_INVALID, "base layer %s has media type '%s', which factory cannot use", d->digest,
+				  d->media_type);
+			goto out;
+		}
+		free(d->media_type);
+		d->media_type = xstrdup(oci_type);
+		if (import(ctx, d->digest, err))
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(m);
+	return rc;
+}
+
+struct layout_ctx {
+	const char *dir;
+	struct cache *cache;
+};
+
+static int layout_import(void *ctx, const char *digest, struct error *err)
+{
+	struct layout_ctx *lc = ctx;
+	char *path;
+	int rc;
+
+	if (!oci_digest_valid(digest))
+		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
+	path = xasprintf("%s/blobs/sha256/%s", lc->dir, digest + 7);
+	rc = import_file(lc->cache, path, digest, err);
+	free(path);
+	return rc;
+}
+
+static int resolve_layout(struct base_image *base, const char *path, const char *tag, const char *platform,
+			  struct cache *cache, struct error *err)
+{
+	struct layout_ctx ctx = {path, cache};
+	char *index_path = fs_path_join(path, "index.json"), *data = NULL;
+	const json_t *chosen = NULL;
+	json_t *index = NULL, *m, *nested = NULL;
+	json_error_t jerr;
+	size_t size, i, count = 0;
+	char digest[72];
+	int rc = -1;
+
+	if (fs_read_file(index_path, JSON_MAX, &data, &size, err))
+		goto out;
+	index = json_loadb(data, size, 0, &jerr);
+	if (!index) {
+		error_set(err, ERROR_INVALID, "%s is not JSON: %s", index_path, jerr.text);
+		goto out;
+	}
+	json_array_foreach(json_object_get(index, "manifests"), i, m) {
+		const char *name = json_string_value(
+			json_object_get(json_object_get(m, "annotations"), "org.opencontainers.image.ref.name"));
+		count++;
+		if (tag ? (name && strcmp(name, tag) == 0) : count == 1)
+			chosen = m;
+	}
+	if (!chosen || (!tag && count != 1)) {
+		error_set(err, ERROR_INVALID, "%s has no image %s%s", path, tag ? "tagged " : "(give a tag: oci:PATH:TAG)",
+			  tag ? tag : "");
+		goto out;
+	}
+	for (int depth = 0;; depth++) {
+		const char *media = json_string_value(json_object_get(chosen, "mediaType"));
+		const json_t *found = NULL;
+		snprintf(digest, sizeof(digest), "%s", json_string_value(json_object_get(chosen, "digest")) ?: "");
+		if (layout_import(&ctx, digest, err))
+			goto out;
+		if (!media || (strcmp(media, OCI_MEDIA_INDEX) != 0 && strcmp(media, DOCKER_MEDIA_LIST) != 0))
+			break;
+		if (depth > 2) {
+			error_set(err, ERROR_INVALID, "%s: image indexes nested too deeply", path);
+			goto out;
+		}
+		json_decref(nested);
+		if (parse_json_blob(cache, digest, &nested, err))
+			goto out;
+		json_array_foreach(json_object_get(nested, "manifests"), i, m)
+			if (!found && platform_matches(json_object_get(m, "platform"), platform))
+				found = m;
+		if (!found) {
+			error_set(err, ERROR_INVALID, "%s:%s has no image for platform %s", path, tag ? tag : "", platform);
+			goto out;
+		}
+		chosen = found;
+	}
+	rc = load_manifest(base, cache, digest, layout_import, &ctx, err);
+out:
+	json_decref(nested);
+	json_decref(index);
+	free(data);
+	free(index_path);
+	return rc;
+}
+
+/* docker save: every regular file of the tar goes into the cache (hashed while copied);
+ * manifest.json then says which of them are the config and the layers. */
+struct archive_file {
+	char *name;
+	char digest[72];
+};
+
+struct archive_ctx {
+	struct archive_file *files;
+	size_t count;
+};
+
+static int archive_import(void *ctx, const char *digest, struct error *err)
+{
+	(void)ctx;
+	(void)digest;
+	(void)err;
+	return 0; /* already imported while reading the tar */
+}
+
+static const char *archive_digest(const struct archive_ctx *ac, const char *name)
+{
+	for (size_t i = 0; i < ac->count; i++)
+		if (strcmp(ac->files[i].name, name) == 0)
+			return ac->files[i].digest;
+	return NULL;
+}
+
+static int resolve_archive(struct base_image *base, const char *path, struct cache *cache, struct error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	struct archive_ctx ac = {0};
+	json_t *manifest = NULL, *layers = NULL, *m = NULL, *l;
+	char *text = NULL;
+	size_t size, i;
+	struct oci_descriptor desc = {0};
+	int rc = -1, r;
+
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_all(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		struct cache_writer w;
+		const void *buf;
+		size_t len;
+		la_int64_t offset;
+		if (archive_entry_filetype(e) != AE_IFREG)
+			continue;
+		if (cache_writer_begin(&w, cache, err) < 0)
+			goto out;
+		while ((r = archive_read_data_block(a, &buf, &len, &offset)) == ARCHIVE_OK)
+			if (cache_writer_write(&w, buf, len, err) < 0)
+				break;
+		if (r != ARCHIVE_EOF || err->code) {
+			if (!err->code)
+				error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+			cache_writer_abort(&w);
+			goto out;
+		}
+		ac.files = realloc(ac.files, (ac.count + 1) * sizeof(*ac.files));
+		if (!ac.files)
+			abort();
+		ac.files[ac.count].name = xstrdup(archive_entry_pathname(e));
+		snprintf(ac.files[ac.count].digest, sizeof(ac.files[ac.count].digest), "sha256:%s",
+			 digest_set_hex(w.digests, DIGEST_SHA256));
+		r = cache_writer_commit(&w, NULL, err);
+		cache_writer_abort(&w);
+		if (r < 0)
+			goto out;
+		ac.count++;
+	}
+	if (r != ARCHIVE_EOF) {
+		error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	{
+		const char *md = archive_digest(&ac, "manifest.json");
+		char *data = NULL;
+		json_error_t jerr;
+		if (!md || oci_read_blob(cache, md, JSON_MAX, &data, &size, err)) {
+			if (!md)
+				error_set(err, ERROR_INVALID, "%s has no manifest.json: not a docker save archive", path);
+			goto out;
+		}
+		manifest = json_loadb(data, size, 0, &jerr);
+		free(data);
+	}
+	if (!json_is_array(manifest) || json_array_size(manifest) != 1) {
+		error_set(err, ERROR_INVALID, "%s: manifest.json must describe exactly one image", path);
+		goto out;
+	}
+	/* Synthesise the OCI manifest the archive implies: same config, same (uncompressed) layers. */
+	m = json_object();
+	layers = json_array();
+	{
+		const char *cfg = json_string_value(json_object_get(json_array_get(manifest, 0), "Config"));
+		const char *cd = cfg ? archive_digest(&ac, cfg) : NULL;
+		char *cpath;
+		long long csize;
+		if (!cd) {
+			error_set(err, ERROR_INVALID, "%s: the config named in manifest.json is missing", path);
+			goto out;
+		}
+		cpath = cache_blob_path(cache, cd + 7);
+		{
+			char *tmp = NULL;
+			if (fs_read_file(cpath, JSON_MAX, &tmp, &size, err)) {
+				free(cpath);
+				goto out;
+			}
+			free(tmp);
+		}
+		free(cpath);
+		csize = (long long)size;
+		json_object_set_new(m, "config", json_pack("{s:s, s:s, s:I}", "mediaType", OCI_MEDIA_CONFIG, "digest", cd,
+							  "size", (json_int_t)csize));
+	}
+	json_array_foreach(json_object_get(json_array_get(manifest, 0), "Layers"), i, l) {
+		const char *ld = json_is_string(l) ? archive_digest(&ac, json_string_value(l)) : NULL;
+		char *lpath;
+		off_t lsize = 0;
+		if (!ld) {
+			error_set(err, ERROR_INVALID, "%s: a layer named in manifest.json is missing", path);
+			goto out;
+		}
+		lpath = cache_blob_path(cache, ld + 7);
+		{
+			struct stat st;
+			if (stat(lpath, &st) == 0)
+				lsize = st.st_size;
+		}
+		free(lpath);
+		json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType", OCI_MEDIA_LAYER_TAR, "digest", ld,
+							"size", (json_int_t)lsize));
+	}
+	json_object_set_new(m, "schemaVersion", json_integer(2));
+	json_object_set_new(m, "mediaType", json_string(OCI_MEDIA_MANIFEST));
+	json_object_set_new(m, "layers", layers);
+	layers = NULL;
+	text = oci_json_canonical(m, &size);
+	if (oci_put_blob(cache, OCI_MEDIA_MANIFEST, text, size, &desc, err))
+		goto out;
+	rc = load_manifest(base, cache, desc.digest, archive_import, &ac, err);
+out:
+	free(desc.media_type);
+	free(text);
+	json_decref(layers);
+	json_decref(m);
+	json_decref(manifest);
+	for (size_t k = 0; k < ac.count; k++)
+		free(ac.files[k].name);
+	free(ac.files);
+	archive_read_free(a);
+	return rc;
+}
+
+int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
+		 struct cache *cache, struct error *err)
+{
+	char *path = NULL, *tag = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->reference = xstrdup(reference);
+	if (strncmp(reference, "oci:", 4) == 0) {
+		const char *spec = reference + 4, *colon = strrchr(spec, ':');
+		char *raw = colon ? xasprintf("%.*s", (int)(colon - spec), spec) : xstrdup(spec);
+		tag = colon ? xstrdup(colon + 1) : NULL;
+		path = raw[0] == '/' ? xstrdup(raw) : fs_path_join(dir, raw);
+		free(raw);
+		rc = resolve_layout(out, path, tag, platform, cache, err);
+	} else if (strncmp(reference, "docker-archive:", 15) == 0) {
+		const char *spec = reference + 15;
+		path = spec[0] == '/' ? xstrdup(spec) : fs_path_join(dir, spec);
+		rc = resolve_archive(out, path, cache, err);
+	} else {
+		rc = error_set(err, ERROR_INVALID,
+			       "base image '%s': pulling from a registry is not available yet; use oci:PATH[:TAG] (an OCI "
+			       "image layout, e.g. from 'skopeo copy docker://%s oci:base:TAG') or docker-archive:PATH",
+			       reference, reference);
+	}
+	free(path);
+	free(tag);
+	if (rc)
+		base_image_clear(out);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* base.h - the base image an application image is built on.
+ *
+ * A base reference is `oci:PATH[:TAG]` (an OCI image layout), `docker-archive:PATH` (a
+ * `docker save` tar) or, once registry support lands, a registry reference. Whatever the
+ * source, the result is the same: the platform's manifest, config and layers verified into
+ * the cache, so later steps never read the source again.
+ */
+#ifndef FACTORY_BASE_H
+#define FACTORY_BASE_H
+
+#include "cache.h"
+#include "error.h"
+#include "oci.h"
+
+struct base_image {
+	struct oci_image image;
+	char *reference; /* as written in the recipe */
+};
+
+/* `platform` is "os/arch[/variant]"; relative paths start at `dir`. */
+int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
+		 struct cache *cache, struct error *err);
+void base_image_clear(struct base_image *base);
+
+/* True for references base_resolve reads from disk (oci:, docker-archive:). */
+int base_reference_is_local(const char *reference);
+
+#endif

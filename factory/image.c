@@ -1,0 +1,543 @@
+#include "image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "flink.h"
+#include "fsutil.h"
+#include "layer.h"
+#include "maven.h"
+#include "util.h"
+
+#define LAYER_KEY_VERSION "factory-layer-1"
+#define INDEX_VERSION "factory-index-1"
+
+void image_build_clear(struct image_build *b)
+{
+	oci_image_clear(&b->image);
+	free(b->manifest.media_type);
+	free(b->tag);
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- what the base contains ------------------------------------------------------------- */
+
+/* The paths of a base layer that matter to the lint (Python interpreters, Flink jars),
+ * remembered per layer digest: a base is scanned once, not at every build. */
+static bool interesting(const char *path)
+{
+	if (strncmp(path, "./", 2) == 0)
+		path += 2;
+	if (strncmp(path, "usr/bin/python3", 15) == 0 || strncmp(path, "usr/local/bin/python3", 21) == 0)
+		return true;
+	return strncmp(path, "opt/flink/", 10) == 0 && strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".jar") == 0;
+}
+
+static int scan_layer(struct cache *cache, const char *digest, char **listing, struct error *err)
+{
+	char *index_path = xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
+	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL;
+	struct archive *a = NULL;
+	struct archive_entry *e;
+	size_t size = 0, cap = 0;
+	char *out = NULL;
+	struct error ignored = {0};
+	int rc = -1, r;
+
+	if (fs_read_file(index_path, 64 << 20, listing, &size, &ignored) == 0) {
+		rc = 0;
+		goto done;
+	}
+	a = archive_read_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_all(a);
+	if (archive_read_open_filename(a, blob, 1 << 16) != ARCHIVE_OK) {
+		error_set(err, ERROR_IO, "cannot read base layer %s: %s", digest, archive_error_string(a));
+		goto done;
+	}
+	out = xstrdup("");
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+		const char *p = archive_entry_pathname(e);
+		size_t n;
+		if (!p || !interesting(p))
+			continue;
+		if (strncmp(p, "./", 2) == 0)
+			p += 2;
+		n = strlen(p);
+		if (size + n + 2 > cap) {
+			cap = (size + n + 2) * 2;
+			out = realloc(out, cap);
+			if (!out)
+				abort();
+		}
+		memcpy(out + size, p, n);
+		out[size + n] = '\n';
+		size += n + 1;
+		out[size] = '\0';
+	}
+	if (r != ARCHIVE_EOF) {
+		error_set(err, ERROR_IO, "cannot read base layer %s: %s", digest, archive_error_string(a));
+		goto done;
+	}
+	dir = fs_dirname(index_path);
+	if (fs_mkdir_p(dir, err) || fs_write_file_atomic(index_path, out, size, 0644, err))
+		goto done;
+	*listing = out;
+	out = NULL;
+	rc = 0;
+done:
+	if (a)
+		archive_read_free(a);
+	free(out);
+	free(dir);
+	free(blob);
+	free(index_path);
+	return rc;
+}
+
+struct base_facts {
+	char python[64]; /* e.g. "usr/bin/python3.11", empty when none */
+	bool flink_python_jar;
+	char **jars; /* "lib/x.jar", "usrlib/y.jar" */
+	size_t jar_count;
+};
+
+static void add_jar(struct base_facts *f, const char *rel)
+{
+	f->jars = realloc(f->jars, (f->jar_count + 1) * sizeof(*f->jars));
+	if (!f->jars)
+		abort();
+	f->jars[f->jar_count++] = xstrdup(rel);
+}
+
+static int read_base_facts(const struct base_image *base, const struct recipe *r, struct cache *cache,
+			   struct base_facts *f, struct error *err)
+{
+	char jar[128];
+
+	snprintf(jar, sizeof(jar), "opt/flink/opt/flink-python-%d.%d.%d.jar", r->flink_major, r->flink_minor,
+		 r->flink_patch);
+	for (size_t i = 0; i < base->image.layer_count; i++) {
+		char *listing = NULL;
+		if (scan_layer(cache, base->image.layers[i].digest, &listing, err))
+			return -1;
+		for (char *line = listing, *next; line && *line; line = next) {
+			next = strchr(line, '\n');
+			if (next)
+				*next++ = '\0';
+			const char *name = fs_basename(line);
+			if ((strncmp(line, "usr/bin/", 8) == 0 || strncmp(line, "usr/local/bin/", 14) == 0) &&
+			    strncmp(name, "python3.", 8) == 0 && name[8] >= '0' && name[8] <= '9' &&
+			    strspn(name + 8, "0123456789") == strlen(name + 8))
+				snprintf(f->python, sizeof(f->python), "%s", line);
+			if (strcmp(line, jar) == 0 || (strncmp(line, "opt/flink/opt/flink-python", 26) == 0 && r->flink_patch < 0))
+				f->flink_python_jar = true;
+			if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0)
+				add_jar(f, line + 10);
+		}
+		free(listing);
+	}
+	return 0;
+}
+
+static void free_base_facts(struct base_facts *f)
+{
+	for (size_t i = 0; i < f->jar_count; i++)
+		free(f->jars[i]);
+	free(f->jars);
+}
+
+/* ---- factory's layers ------------------------------------------------------------------- */
+
+struct layer_plan {
+	const char *name; /* for history: "connectors", "jars", "files" */
+	struct layer_entry *entries;
+	const char **digests; /* content digest of each entry's source, for the layer key */
+	char **owned;         /* strings to free */
+	size_t count, owned_count;
+};
+
+static void plan_add(struct layer_plan *lp, const char *path, enum layer_entry_type type, unsigned mode,
+		     const char *source, const char *content_digest, bool root_owned)
+{
+	lp->entries = realloc(lp->entries, (lp->count + 1) * sizeof(*lp->entries));
+	lp->digests = realloc(lp->digests, (lp->count + 1) * sizeof(*lp->digests));
+	if (!lp->entries || !lp->digests)
+		abort();
+	lp->entries[lp->count] = (struct layer_entry){path, type, mode, source, root_owned};
+	lp->digests[lp->count] = content_digest ? content_digest : "";
+	lp->count++;
+}
+
+static const char *plan_own(struct layer_plan *lp, char *s)
+{
+	lp->owned = realloc(lp->owned, (lp->owned_count + 1) * sizeof(*lp->owned));
+	if (!lp->owned)
+		abort();
+	lp->owned[lp->owned_count++] = s;
+	return s;
+}
+
+static void layer_plan_free(struct layer_plan *lp)
+{
+	for (size_t i = 0; i < lp->owned_count; i++)
+		free(lp->owned[i]);
+	free(lp->owned);
+	free(lp->entries);
+	free(lp->digests);
+}
+
+/* The directories above the files: /opt stays root's, FLINK_HOME and below belong to flink. */
+static void plan_parents(struct layer_plan *lp, const char *path)
+{
+	char *copy = xstrdup(path);
+
+	for (char *slash = strchr(copy, '/'); slash; slash = strchr(slash + 1, '/')) {
+		bool seen = false;
+		const char *dir = plan_own(lp, xasprintf("%.*s", (int)(slash - copy), copy));
+		for (size_t i = 0; i < lp->count && !seen; i++)
+			seen = strcmp(lp->entries[i].path, dir) == 0;
+		if (!seen)
+			plan_add(lp, dir, LAYER_DIRECTORY, 0755, NULL, NULL,
+				 strncmp(dir, "opt/flink", 9) != 0 || (dir[9] != '\0' && dir[9] != '/'));
+	}
+	free(copy);
+}
+
+static const char *find_item_sha(const struct plan *plan, const char *coordinate)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		if (strcmp(plan->items[i].coordinate, coordinate) == 0)
+			return plan->items[i].sha256;
+	return NULL;
+}
+
+static int plan_artifacts(struct layer_plan *catalog, struct layer_plan *raw, const struct recipe *r,
+			  const struct plan *plan, struct cache *cache, struct error *err)
+{
+	for (size_t i = 0; i < r->artifact_count; i++) {
+		const struct recipe_artifact *a = &r->artifacts[i];
+		struct layer_plan *lp = a->catalog_name ? catalog : raw;
+		const char *sha = find_item_sha(plan, a->coordinate);
+		struct maven_coord c;
+		char *file, *path;
+
+		if (!sha || !*sha)
+			return error_set(err, ERROR_INTERNAL, "%s was not fetched", a->coordinate);
+		if (maven_coord_parse(a->coordinate, &c, err) < 0)
+			return -1;
+		path = maven_coord_path(&c);
+		file = xstrdup(fs_basename(path));
+		free(path);
+		maven_coord_free(&c);
+		path = xasprintf("opt/flink/%s/%s", a->destination, file);
+		free(file);
+		plan_parents(lp, path);
+		for (size_t k = 0; k < lp->count; k++)
+			if (strcmp(lp->entries[k].path, path) == 0) { /* listed twice: keep one */
+				free(path);
+				path = NULL;
+				break;
+			}
+		if (!path)
+			continue;
+		plan_add(lp, plan_own(lp, path), LAYER_FILE, 0644, plan_own(lp, cache_blob_path(cache, sha)), sha, false);
+	}
+	return 0;
+}
+
+static int plan_files(struct layer_plan *lp, const struct recipe *r, struct error *err)
+{
+	for (size_t i = 0; i < r->file_count; i++) {
+		const struct recipe_file *f = &r->files[i];
+		char *source = fs_path_join(r->dir, f->source);
+		char hex[65];
+		if (digest_file_sha256(source, hex, err) < 0) {
+			free(source);
+			return -1;
+		}
+		plan_parents(lp, f->destination + 1);
+		plan_add(lp, f->destination + 1, LAYER_FILE, f->mode, plan_own(lp, source),
+			 plan_own(lp, xstrdup(hex)), false);
+	}
+	return 0;
+}
+
+/* The key of a layer: everything its bytes depend on, and nothing else. */
+static void layer_key(const struct layer_plan *lp, const struct layer_options *o, char key[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	unsigned int len;
+	char head[128];
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	snprintf(head, sizeof(head), "%s uid=%u gid=%u mtime=%lld level=%d\n", LAYER_KEY_VERSION, o->uid, o->gid,
+		 o->mtime, o->level);
+	EVP_DigestUpdate(ctx, head, strlen(head));
+	for (size_t i = 0; i < lp->count; i++) {
+		const struct layer_entry *e = &lp->entries[i];
+		char line[64];
+		snprintf(line, sizeof(line), " %d %o %d ", (int)e->type, e->mode, (int)e->root_owned);
+		EVP_DigestUpdate(ctx, e->path, strlen(e->path) + 1);
+		EVP_DigestUpdate(ctx, line, strlen(line));
+		EVP_DigestUpdate(ctx, lp->digests[i], strlen(lp->digests[i]) + 1);
+		if (e->type == LAYER_SYMLINK)
+			EVP_DigestUpdate(ctx, e->source, strlen(e->source) + 1);
+	}
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", md[i]);
+}
+
+static int build_layer(struct image_build *b, const struct layer_plan *lp, const struct layer_options *o,
+		       struct cache *cache, struct error *err)
+{
+	char key[65], *key_path, *text = NULL, *dir;
+	struct layer_result res = {0};
+	struct oci_descriptor *d;
+	size_t size;
+	struct error ignored = {0};
+
+	if (lp->count == 0)
+		return 0;
+	layer_key(lp, o, key);
+	key_path = xasprintf("%s/layers/%s", cache->dir, key);
+	if (fs_read_file(key_path, 4096, &text, &size, &ignored) == 0 &&
+	    sscanf(text, "%71s %71s %lld", res.digest, res.diff_id, &res.size) == 3 && oci_digest_valid(res.digest) &&
+	    cache_verify(cache, res.digest + 7, NULL)) {
+		b->reused++;
+	} else {
+		free(text);
+		text = NULL;
+		if (layer_write(lp->entries, lp->count, o, cache, &res, err) < 0) {
+			free(key_path);
+			return -1;
+		}
+		text = xasprintf("%s %s %lld\n", res.digest, res.diff_id, res.size);
+		dir = fs_dirname(key_path);
+		if (fs_mkdir_p(dir, err) || fs_write_file_atomic(key_path, text, strlen(text), 0644, err)) {
+			free(dir);
+			free(text);
+			free(key_path);
+			return -1;
+		}
+		free(dir);
+		b->built++;
+	}
+	free(text);
+	free(key_path);
+	b->image.layers = realloc(b->image.layers, (b->image.layer_count + 1) * sizeof(*b->image.layers));
+	if (!b->image.layers)
+		abort();
+	d = &b->image.layers[b->image.layer_count++];
+	memset(d, 0, sizeof(*d));
+	d->media_type = xstrdup(OCI_MEDIA_LAYER_GZIP);
+	snprintf(d->digest, sizeof(d->digest), "%s", res.digest);
+	d->size = res.size;
+	d->created_by = xasprintf("factory: %s layer", lp->name);
+	/* remember the diffID for the config */
+	json_array_append_new(json_object_get(json_object_get(b->image.config_json, "rootfs"), "diff_ids"),
+			      json_string(res.diff_id));
+	return 0;
+}
+
+/* ---- config and manifest ---------------------------------------------------------------- */
+
+static void iso8601(long long epoch, char *buf, size_t size)
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void set_env(json_t *config, const char *key, const char *value)
+{
+	json_t *env = json_object_get(config, "Env");
+	size_t i, len = strlen(key);
+	json_t *e;
+
+	if (!json_is_array(env)) {
+		env = json_array();
+		json_object_set_new(config, "Env", env);
+	}
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && strncmp(s, key, len) == 0 && s[len] == '=')
+			break;
+	}
+	char *entry = xasprintf("%s=%s", key, value);
+	if (i < json_array_size(env))
+		json_array_set_new(env, i, json_string(entry)); /* the recipe's value wins over the base's */
+	else
+		json_array_append_new(env, json_string(entry));
+	free(entry);
+}
+
+static void prepare_config(struct image_build *b, const struct base_image *base, const struct recipe *r,
+			   const char *created)
+{
+	json_t *cfg = json_deep_copy(base->image.config_json), *inner, *labels, *rootfs;
+
+	if (!json_is_object(cfg)) {
+		json_decref(cfg);
+		cfg = json_object();
+	}
+	json_object_set_new(cfg, "created", json_string(created));
+	inner = json_object_get(cfg, "config");
+	if (!json_is_object(inner)) {
+		inner = json_object();
+		json_object_set_new(cfg, "config", inner);
+	}
+	for (size_t i = 0; i < r->image_env.count; i++)
+		set_env(inner, r->image_env.items[i].key, r->image_env.items[i].value);
+	labels = json_object_get(inner, "Labels");
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		json_object_set_new(inner, "Labels", labels);
+	}
+	for (size_t i = 0; i < r->image_labels.count; i++)
+		json_object_set_new(labels, r->image_labels.items[i].key, json_string(r->image_labels.items[i].value));
+	rootfs = json_object_get(cfg, "rootfs");
+	if (!json_is_object(rootfs) || !json_is_array(json_object_get(rootfs, "diff_ids"))) {
+		rootfs = json_pack("{s:s, s:[]}", "type", "layers", "diff_ids");
+		json_object_set_new(cfg, "rootfs", rootfs);
+	}
+	if (!json_is_array(json_object_get(cfg, "history")))
+		json_object_set_new(cfg, "history", json_array());
+	b->image.config_json = cfg;
+}
+
+static int finish(struct image_build *b, const struct base_image *base, const struct recipe *r, const char *created,
+		  struct cache *cache, struct error *err)
+{
+	json_t *history = json_object_get(b->image.config_json, "history"), *m, *layers, *annotations;
+	char *text;
+	size_t size;
+	int rc;
+
+	for (size_t i = b->base_layers; i < b->image.layer_count; i++)
+		json_array_append_new(history, json_pack("{s:s, s:s}", "created", created, "created_by",
+							 b->image.layers[i].created_by));
+	text = oci_json_canonical(b->image.config_json, &size);
+	rc = oci_put_blob(cache, OCI_MEDIA_CONFIG, text, size, &b->image.config, err);
+	free(text);
+	if (rc)
+		return -1;
+
+	m = json_object();
+	layers = json_array();
+	for (size_t i = 0; i < b->image.layer_count; i++)
+		json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType", b->image.layers[i].media_type,
+							"digest", b->image.layers[i].digest, "size",
+							(json_int_t)b->image.layers[i].size));
+	annotations = json_object();
+	json_object_set_new(annotations, "org.opencontainers.image.title", json_string(r->name));
+	json_object_set_new(annotations, "org.opencontainers.image.version", json_string(b->tag));
+	json_object_set_new(annotations, "org.opencontainers.image.created", json_string(created));
+	json_object_set_new(annotations, "org.opencontainers.image.base.name", json_string(base->reference));
+	json_object_set_new(annotations, "org.opencontainers.image.base.digest", json_string(base->image.manifest_digest));
+	if (r->image_source)
+		json_object_set_new(annotations, "org.opencontainers.image.source", json_string(r->image_source));
+	if (r->image_revision)
+		json_object_set_new(annotations, "org.opencontainers.image.revision", json_string(r->image_revision));
+	json_object_set_new(m, "schemaVersion", json_integer(2));
+	json_object_set_new(m, "mediaType", json_string(OCI_MEDIA_MANIFEST));
+	json_object_set_new(m, "config", json_pack("{s:s, s:s, s:I}", "mediaType", OCI_MEDIA_CONFIG, "digest",
+						   b->image.config.digest, "size", (json_int_t)b->image.config.size));
+	json_object_set_new(m, "layers", layers);
+	json_object_set_new(m, "annotations", annotations);
+	text = oci_json_canonical(m, &size);
+	json_decref(m);
+	rc = oci_put_blob(cache, OCI_MEDIA_MANIFEST, text, size, &b->manifest, err);
+	free(text);
+	return rc;
+}
+
+/* ---- lint and assembly ------------------------------------------------------------------ */
+
+static void lint(const struct recipe *r, const struct base_facts *f, const struct layer_plan *plans, size_t nplans,
+		 struct diag_list *diags)
+{
+	if (r->has_python && !f->python[0])
+		diag_add(diags, DIAG_ERROR, r->file, 0, 0,
+			 "the base image %s has no Python (looked for usr/bin/python3.N and usr/local/bin/python3.N): "
+			 "a PyFlink job needs one; build on an image with Python, e.g. one made from flink + python3",
+			 r->base_image);
+	if (r->has_python && !f->flink_python_jar)
+		diag_add(diags, DIAG_ERROR, r->file, 0, 0,
+			 "the base image %s has no /opt/flink/opt/flink-python-%d.%d.%d.jar: is it Flink %d.%d.%d?",
+			 r->base_image, r->flink_major, r->flink_minor, r->flink_patch, r->flink_major, r->flink_minor,
+			 r->flink_patch);
+	/* The same jar in lib/ and usrlib/ is loaded twice, by two class loaders. */
+	for (size_t p = 0; p < nplans; p++)
+		for (size_t i = 0; i < plans[p].count; i++) {
+			const char *path = plans[p].entries[i].path, *name = fs_basename(path);
+			if (plans[p].entries[i].type != LAYER_FILE || strncmp(path, "opt/flink/", 10) != 0)
+				continue;
+			for (size_t k = 0; k < f->jar_count; k++)
+				if (strcmp(fs_basename(f->jars[k]), name) == 0 && strcmp(f->jars[k], path + 10) != 0)
+					diag_add(diags, DIAG_WARNING, r->file, 0, 0,
+						 "%s is added as %s but the base already has %s: the classes would be "
+						 "loaded twice; keep one (destination)", name, path + 10, f->jars[k]);
+			for (size_t q = 0; q < p; q++)
+				for (size_t k = 0; k < plans[q].count; k++) {
+					const char *other = plans[q].entries[k].path;
+					if (plans[q].entries[k].type == LAYER_FILE && strcmp(fs_basename(other), name) == 0 &&
+					    strcmp(other, path) != 0 && strncmp(other, "opt/flink/", 10) == 0)
+						diag_add(diags, DIAG_WARNING, r->file, 0, 0,
+							 "%s is added as %s and as %s: the classes would be loaded twice; "
+							 "keep one (destination)", name, path + 10, other + 10);
+				}
+		}
+}
+
+int image_assemble(struct image_build *b, const struct recipe *r, const struct plan *plan, const struct base_image *base,
+		   struct cache *cache, const struct image_options *options, struct diag_list *diags, struct error *err)
+{
+	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
+	struct base_facts facts = {0};
+	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level};
+	char created[32];
+	int rc = -1;
+
+	memset(b, 0, sizeof(*b));
+	b->tag = xstrdup(r->image_tags.count ? r->image_tags.items[0] : "latest");
+	iso8601(options->epoch, created, sizeof(created));
+	if (read_base_facts(base, r, cache, &facts, err) || plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) ||
+	    plan_files(&plans[2], r, err))
+		goto out;
+	lint(r, &facts, plans, 3, diags);
+	if (diag_list_has_errors(diags)) {
+		error_set(err, ERROR_INVALID, "the image cannot be built on %s", r->base_image);
+		goto out;
+	}
+	prepare_config(b, base, r, created);
+	b->image.layers = calloc(base->image.layer_count + 4, sizeof(*b->image.layers));
+	if (!b->image.layers)
+		abort();
+	for (size_t i = 0; i < base->image.layer_count; i++) {
+		struct oci_descriptor *d = &b->image.layers[b->image.layer_count++];
+		*d = base->image.layers[i];
+		d->media_type = xstrdup(d->media_type);
+		d->created_by = NULL;
+	}
+	b->base_layers = b->image.layer_count;
+	for (size_t i = 0; i < 3; i++)
+		if (build_layer(b, &plans[i], &lo, cache, err))
+			goto out;
+	rc = finish(b, base, r, created, cache, err);
+out:
+	for (size_t i = 0; i < 3; i++)
+		layer_plan_free(&plans[i]);
+	free_base_facts(&facts);
+	return rc;
+}

@@ -1,0 +1,43 @@
+/* image.h - the application image: the base's layers as they are, then factory's own.
+ *
+ * Layers are ordered by how often they change, so the stable ones are shared between apps
+ * and builds: catalog connectors, then other JARs, then extra files. Each layer is a pure
+ * function of its inputs; its digests are remembered under a key derived from them, and a
+ * layer whose inputs did not change is reused without being written again.
+ */
+#ifndef FACTORY_IMAGE_H
+#define FACTORY_IMAGE_H
+
+#include <stdbool.h>
+
+#include "base.h"
+#include "cache.h"
+#include "diag.h"
+#include "oci.h"
+#include "plan.h"
+#include "recipe.h"
+
+#define IMAGE_DEFAULT_EPOCH 0 /* 1970-01-01T00:00:00Z when SOURCE_DATE_EPOCH is not set */
+
+struct image_options {
+	long long epoch; /* mtimes and `created` */
+	int level;       /* gzip level */
+};
+
+struct image_build {
+	struct oci_image image;          /* config + all layers */
+	struct oci_descriptor manifest;
+	size_t base_layers;
+	size_t built;  /* layers written in this run */
+	size_t reused; /* layers whose inputs were unchanged */
+	char *tag;
+};
+
+/* Checks the base against the recipe (Flink-aware lint) and assembles the image into the
+ * cache. `plan` holds the fetched artifacts. Problems go to `diags`. */
+int image_assemble(struct image_build *out, const struct recipe *recipe, const struct plan *plan,
+		   const struct base_image *base, struct cache *cache, const struct image_options *options,
+		   struct diag_list *diags, struct error *err);
+void image_build_clear(struct image_build *build);
+
+#endif

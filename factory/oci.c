@@ -1,0 +1,231 @@
+#include "oci.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "util.h"
+
+void oci_image_clear(struct oci_image *image)
+{
+	free(image->config.media_type);
+	free(image->config.created_by);
+	for (size_t i = 0; i < image->layer_count; i++) {
+		free(image->layers[i].media_type);
+		free(image->layers[i].created_by);
+	}
+	free(image->layers);
+	json_decref(image->config_json);
+	memset(image, 0, sizeof(*image));
+}
+
+const char *oci_layer_media_type(const char *media_type)
+{
+	static const struct {
+		const char *from, *to;
+	} map[] = {
+		{OCI_MEDIA_LAYER_GZIP, OCI_MEDIA_LAYER_GZIP},
+		{OCI_MEDIA_LAYER_ZSTD, OCI_MEDIA_LAYER_ZSTD},
+		{OCI_MEDIA_LAYER_TAR, OCI_MEDIA_LAYER_TAR},
+		{"application/vnd.docker.image.rootfs.diff.tar.gzip", OCI_MEDIA_LAYER_GZIP},
+		{"application/vnd.docker.image.rootfs.diff.tar.zstd", OCI_MEDIA_LAYER_ZSTD},
+		{"application/vnd.docker.image.rootfs.diff.tar", OCI_MEDIA_LAYER_TAR},
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
+		if (strcmp(map[i].from, media_type) == 0)
+			return map[i].to;
+	return NULL;
+}
+
+char *oci_json_canonical(const json_t *value, size_t *size)
+{
+	char *text = json_dumps(value, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+	if (!text)
+		abort();
+	*size = strlen(text);
+	return text;
+}
+
+bool oci_digest_valid(const char *digest)
+{
+	return strncmp(digest, "sha256:", 7) == 0 && strlen(digest) == 71 && digest_is_hex(digest + 7, 64);
+}
+
+int oci_put_blob(struct cache *cache, const char *media_type, const void *data, size_t size,
+		 struct oci_descriptor *desc, struct error *err)
+{
+	struct cache_writer w;
+	int rc;
+
+	memset(desc, 0, sizeof(*desc));
+	if (cache_writer_begin(&w, cache, err) < 0)
+		return -1;
+	rc = cache_writer_write(&w, data, size, err);
+	if (rc == 0) {
+		snprintf(desc->digest, sizeof(desc->digest), "sha256:%s", digest_set_hex(w.digests, DIGEST_SHA256));
+		rc = cache_writer_commit(&w, NULL, err);
+	}
+	cache_writer_abort(&w);
+	if (rc)
+		return -1;
+	desc->media_type = xstrdup(media_type);
+	desc->size = (long long)size;
+	return 0;
+}
+
+int oci_read_blob(struct cache *cache, const char *digest, size_t max, char **data, size_t *size,
+		  struct error *err)
+{
+	char *path;
+	int rc;
+
+	if (!oci_digest_valid(digest))
+		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
+	path = cache_blob_path(cache, digest + 7);
+	rc = fs_read_file(path, max, data, size, err);
+	free(path);
+	return rc;
+}
+
+static json_t *descriptor_json(const struct oci_descriptor *d)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "mediaType", json_string(d->media_type));
+	json_object_set_new(o, "digest", json_string(d->digest));
+	json_object_set_new(o, "size", json_integer(d->size));
+	return o;
+}
+
+static int copy_file(const char *from, const char *to, struct error *err)
+{
+	char buf[1 << 16];
+	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
+
+	if (in < 0)
+		return error_set_errno(err, "cannot open %s", from);
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return error_set_errno(err, "cannot create %s", to);
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				rc = error_set_errno(err, "cannot read %s", from);
+			break;
+		}
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				rc = error_set_errno(err, "cannot write %s", to);
+				break;
+			}
+			done += w;
+		}
+		if (rc)
+			break;
+	}
+	if (rc == 0 && (fchmod(out, 0644) < 0 || fsync(out) < 0))
+		rc = error_set_errno(err, "cannot write %s", to);
+	close(in);
+	close(out);
+	return rc;
+}
+
+static int place_blob(struct cache *cache, const char *blobs_dir, const char *digest, struct error *err)
+{
+	char *from = cache_blob_path(cache, digest + 7);
+	char *to = fs_path_join(blobs_dir, digest + 7);
+	struct stat st;
+	int rc = 0;
+
+	if (lstat(to, &st) == 0)
+		goto out; /* the same blob listed twice (e.g. an empty layer) */
+	/* A hard link shares the cache's verified, read-only bytes; a copy where that is not
+	 * possible (another filesystem). */
+	if (link(from, to) < 0)
+		rc = copy_file(from, to, err);
+out:
+	free(from);
+	free(to);
+	return rc;
+}
+
+int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+		     const struct oci_image *image, const char *tag, struct error *err)
+{
+	char *parent = fs_dirname(dir), *prefix = NULL, *staged = NULL, *blobs = NULL, *path = NULL, *text = NULL;
+	json_t *index = json_object(), *manifests = json_array(), *desc, *annotations = json_object();
+	sigset_t block, saved;
+	size_t size;
+	int rc = -1;
+
+	if (fs_mkdir_p(parent, err))
+		goto out;
+	prefix = xasprintf("%s/.%s.", parent, fs_basename(dir));
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	if (fs_make_temp_dir(prefix, &staged, err))
+		goto unblock;
+	blobs = fs_path_join(staged, "blobs/sha256");
+	if (fs_mkdir_p(blobs, err))
+		goto unblock;
+	path = fs_path_join(staged, "oci-layout");
+	if (fs_write_file_atomic(path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644, err))
+		goto unblock;
+	if (place_blob(cache, blobs, manifest->digest, err) || place_blob(cache, blobs, image->config.digest, err))
+		goto unblock;
+	for (size_t i = 0; i < image->layer_count; i++)
+		if (place_blob(cache, blobs, image->layers[i].digest, err))
+			goto unblock;
+	desc = descriptor_json(manifest);
+	json_object_set_new(annotations, "org.opencontainers.image.ref.name", json_string(tag));
+	json_object_set_new(desc, "annotations", annotations);
+	annotations = NULL;
+	json_array_append_new(manifests, desc);
+	json_object_set_new(index, "schemaVersion", json_integer(2));
+	json_object_set_new(index, "mediaType", json_string(OCI_MEDIA_INDEX));
+	json_object_set_new(index, "manifests", manifests);
+	manifests = NULL;
+	text = oci_json_canonical(index, &size);
+	free(path);
+	path = fs_path_join(staged, "index.json");
+	if (fs_write_file_atomic(path, text, size, 0644, err))
+		goto unblock;
+	rc = fs_replace_dir(staged, dir, err);
+unblock:
+	if (rc && staged) {
+		struct error ignored = {0};
+		fs_remove_tree(staged, &ignored);
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+out:
+	json_decref(annotations);
+	json_decref(manifests);
+	json_decref(index);
+	free(text);
+	free(path);
+	free(blobs);
+	free(staged);
+	free(prefix);
+	free(parent);
+	return rc;
+}

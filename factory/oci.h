@@ -1,0 +1,67 @@
+/* oci.h - OCI image manifests, configs, indexes and image layouts.
+ *
+ * JSON is produced with sorted keys and no insignificant whitespace, so a manifest's digest
+ * depends only on its content. Docker schema2 media types are read and mapped to their OCI
+ * equivalents; the blobs themselves are never rewritten.
+ */
+#ifndef FACTORY_OCI_H
+#define FACTORY_OCI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "error.h"
+
+#define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_MEDIA_INDEX "application/vnd.oci.image.index.v1+json"
+#define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_MEDIA_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define OCI_MEDIA_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define OCI_MEDIA_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
+#define DOCKER_MEDIA_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define DOCKER_MEDIA_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+
+struct oci_descriptor {
+	char *media_type;
+	char digest[72]; /* "sha256:<hex>" */
+	long long size;
+	char *created_by; /* history of the layer, for inspect; may be NULL */
+};
+
+/* One platform's image, its blobs in the cache. */
+struct oci_image {
+	char manifest_digest[72];
+	struct oci_descriptor config;
+	json_t *config_json;
+	struct oci_descriptor *layers;
+	size_t layer_count;
+};
+
+void oci_image_clear(struct oci_image *image);
+
+/* The OCI media type for a layer media type (Docker schema2 types mapped); NULL if not a layer
+ * type factory understands. */
+const char *oci_layer_media_type(const char *media_type);
+
+/* Serialises with sorted keys, compactly: the canonical bytes whose digest names the blob. */
+char *oci_json_canonical(const json_t *value, size_t *size);
+
+/* Stores bytes in the cache and fills a descriptor for them. */
+int oci_put_blob(struct cache *cache, const char *media_type, const void *data, size_t size,
+		 struct oci_descriptor *desc, struct error *err);
+
+/* Reads a cached blob fully (for manifests and configs; refuses more than max bytes). */
+int oci_read_blob(struct cache *cache, const char *digest, size_t max, char **data, size_t *size,
+		  struct error *err);
+
+/* "sha256:<64 hex>" and nothing else: digests are used as file names. */
+bool oci_digest_valid(const char *digest);
+
+/* Writes an image layout (oci-layout, index.json naming `tag`, blobs) at `dir`, replacing it
+ * as a whole. Blobs are hard-linked from the cache when possible, else copied. */
+int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+		     const struct oci_image *image, const char *tag, struct error *err);
+
+#endif
