@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "download.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -31,38 +32,17 @@ void base_image_clear(struct base_image *base)
 /* Copies a file into the cache, verifying it has the digest its name claims. */
 static int import_file(struct cache *cache, const char *path, const char *digest, struct error *err)
 {
-	struct cache_writer w;
-	char buf[1 << 16];
-	int fd, rc = 0;
+	const char *pin = digest + 7;
+	char stored[65];
 
 	if (!oci_digest_valid(digest))
 		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
-	if (cache_verify(cache, digest + 7, NULL))
+	if (cache_verify(cache, pin, NULL))
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return error_set_errno(err, "cannot open %s", path);
-	if (cache_writer_begin(&w, cache, err) < 0) {
-		close(fd);
-		return -1;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = error_set_errno(err, "cannot read %s", path);
-			break;
-		}
-		if (n == 0 || (rc = cache_writer_write(&w, buf, (size_t)n, err)) < 0)
-			break;
-	}
-	close(fd);
-	if (rc == 0 && cache_writer_commit(&w, digest + 7, err) < 0)
-		rc = error_set(err, ERROR_INVALID, "%s does not match its digest %s: the image layout is damaged", path,
-			       digest);
-	cache_writer_abort(&w);
-	return rc;
+	if (download_import_file(path, cache, &pin, 1, stored, err) < 0)
+		return error_set(err, ERROR_INVALID, "%s does not match its digest %s: the image layout is damaged", path,
+				 digest);
+	return 0;
 }
 
 static int parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err)

@@ -101,7 +101,7 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	}
 	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, cache, &err) ||
-	    image_assemble(&build, recipe, plan, &base, cache, &image_options, &diags, &err))
+	    image_assemble(&build, recipe, ws.config, plan, &base, cache, &image_options, &diags, &err))
 		goto out;
 	app_dir = fs_path_join(output_dir, recipe->name);
 	image_dir = fs_path_join(app_dir, "image");

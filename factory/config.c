@@ -48,6 +48,10 @@ static const struct schema_field registry_fields[] = {
 	{"password", &schema_string, 0},
 	{NULL, NULL, 0},
 };
+static const struct schema_field python_fields[] = {
+	{"index", &schema_string_list, 0},
+	{NULL, NULL, 0},
+};
 static const struct schema_field cache_fields[] = {
 	{"dir", &schema_string, 0},
 	{NULL, NULL, 0},
@@ -71,6 +75,7 @@ static const struct schema_field config_fields[] = {
 	{"registries", &(const struct schema){.type = SCHEMA_LIST,
 		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = registry_fields}}, 0},
 	{"baseRegistry", &schema_string, 0},
+	{"python", &(const struct schema){.type = SCHEMA_OBJECT, .fields = python_fields}, 0},
 	{"cache", &(const struct schema){.type = SCHEMA_OBJECT, .fields = cache_fields}, 0},
 	{"catalog", &schema_string, 0},
 	{"gitops", &(const struct schema){.type = SCHEMA_OBJECT, .fields = gitops_fields}, 0},
@@ -149,6 +154,15 @@ static void apply_defaults(struct config *c)
 		c->parallel_downloads = 8;
 	if (!c->base_registry)
 		c->base_registry = "docker.io";
+	if (c->python_index_count == 0) {
+		static const char *const pypi[] = {"https://pypi.org/simple"};
+		free(c->python_indexes);
+		c->python_indexes = calloc(1, sizeof(*c->python_indexes));
+		if (!c->python_indexes)
+			abort();
+		c->python_indexes[0] = pypi[0];
+		c->python_index_count = 1;
+	}
 	if (!c->cache_dir)
 		c->cache_dir = default_cache_dir();
 	if (!c->git_branch)
@@ -242,6 +256,12 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 		};
 	}
 	c->base_registry = str_of(root, "baseRegistry", NULL);
+	list = ynode_get(ynode_get(root, "python"), "index");
+	c->python_indexes = calloc(list ? list->count + 1 : 1, sizeof(*c->python_indexes));
+	if (!c->python_indexes)
+		abort();
+	for (size_t i = 0; list && i < list->count; i++)
+		c->python_indexes[c->python_index_count++] = list->values[i]->value;
 	if (str_of(ynode_get(root, "cache"), "dir", NULL))
 		c->cache_dir = absolute_from(c->dir, str_of(ynode_get(root, "cache"), "dir", NULL));
 	if (str_of(root, "catalog", NULL))
@@ -265,6 +285,7 @@ void config_free(struct config *c)
 	free(c->repositories);
 	free(c->mirrors);
 	free(c->registries);
+	free(c->python_indexes);
 	free(c->cache_dir);
 	free(c->catalog_dir);
 	free(c->path);

@@ -50,6 +50,9 @@ struct config {
 	size_t registry_count;
 	const char *base_registry; /* where bare image names like flink:1.19 are pulled from */
 
+	const char **python_indexes; /* PEP 503 "simple" indexes, tried in order */
+	size_t python_index_count;
+
 	char *cache_dir;   /* absolute */
 	char *catalog_dir; /* absolute, or NULL to use the installed catalog */
 

@@ -12,10 +12,13 @@
 #include "fsutil.h"
 #include "layer.h"
 #include "maven.h"
+#include "pypi.h"
 #include "util.h"
+#include "wheel.h"
 
 #define LAYER_KEY_VERSION "factory-layer-1"
 #define INDEX_VERSION "factory-index-1"
+#define WHEEL_LAYOUT_VERSION "factory-wheels-1" /* bump when wheel installation changes */
 
 void image_build_clear(struct image_build *b)
 {
@@ -296,8 +299,11 @@ static void layer_key(const struct layer_plan *lp, const struct layer_options *o
 		snprintf(key + 2 * i, 3, "%02x", md[i]);
 }
 
-static int build_layer(struct image_build *b, const struct layer_plan *lp, const struct layer_options *o,
-		       struct cache *cache, struct error *err)
+/* `fill` (may be NULL) produces the entries only when the layer is not cached under `key`;
+ * without a precomputed key the key is derived from the entries. */
+static int build_layer(struct image_build *b, struct layer_plan *lp, const struct layer_options *o, struct cache *cache,
+		       const char *precomputed_key, int (*fill)(struct layer_plan *lp, void *ctx, struct error *err),
+		       void *ctx, struct error *err)
 {
 	char key[65], *key_path, *text = NULL, *dir;
 	struct layer_result res = {0};
@@ -305,9 +311,12 @@ static int build_layer(struct image_build *b, const struct layer_plan *lp, const
 	size_t size;
 	struct error ignored = {0};
 
-	if (lp->count == 0)
+	if (!precomputed_key && lp->count == 0)
 		return 0;
-	layer_key(lp, o, key);
+	if (precomputed_key)
+		snprintf(key, sizeof(key), "%s", precomputed_key);
+	else
+		layer_key(lp, o, key);
 	key_path = xasprintf("%s/layers/%s", cache->dir, key);
 	if (fs_read_file(key_path, 4096, &text, &size, &ignored) == 0 &&
 	    sscanf(text, "%71s %71s %lld", res.digest, res.diff_id, &res.size) == 3 && oci_digest_valid(res.digest) &&
@@ -316,7 +325,7 @@ static int build_layer(struct image_build *b, const struct layer_plan *lp, const
 	} else {
 		free(text);
 		text = NULL;
-		if (layer_write(lp->entries, lp->count, o, cache, &res, err) < 0) {
+		if ((fill && fill(lp, ctx, err) < 0) || layer_write(lp->entries, lp->count, o, cache, &res, err) < 0) {
 			free(key_path);
 			return -1;
 		}
@@ -346,6 +355,112 @@ static int build_layer(struct image_build *b, const struct layer_plan *lp, const
 	json_array_append_new(json_object_get(json_object_get(b->image.config_json, "rootfs"), "diff_ids"),
 			      json_string(res.diff_id));
 	return 0;
+}
+
+/* ---- the Python layer ------------------------------------------------------------------- */
+
+struct python_layer {
+	const struct recipe *recipe;
+	const struct python_target *target;
+	struct python_wheel *wheels;
+	size_t count;
+	struct cache *cache;
+	char *staging;
+	struct wheel_install *installs;
+};
+
+/* Wheels are unpacked only when the layer is not cached: its key is known from the wheels'
+ * digests and the target alone. */
+static int python_fill(struct layer_plan *lp, void *ctx, struct error *err)
+{
+	struct python_layer *pl = ctx;
+	char *prefix = xasprintf("%s/tmp/wheels.", pl->cache->dir);
+	int rc = fs_make_temp_dir(prefix, &pl->staging, err);
+
+	free(prefix);
+	if (rc)
+		return -1;
+	pl->installs = calloc(pl->count + 1, sizeof(*pl->installs));
+	if (!pl->installs)
+		abort();
+	for (size_t i = 0; i < pl->count; i++) {
+		char *blob = cache_blob_path(pl->cache, pl->wheels[i].sha256);
+		rc = wheel_install(blob, pl->wheels[i].filename, pl->target, pl->staging, &pl->installs[i], err);
+		free(blob);
+		if (rc)
+			return -1;
+		for (size_t k = 0; k < pl->installs[i].count; k++) {
+			const struct wheel_file *f = &pl->installs[i].files[k];
+			plan_parents(lp, f->path);
+			/* Installed like a system package: root's, not writable by the flink user. */
+			plan_add(lp, f->path, LAYER_FILE, f->mode, f->source, f->sha256, true);
+		}
+	}
+	return 0;
+}
+
+static void python_key(const struct python_layer *pl, const struct layer_options *o, char key[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	unsigned int len;
+	char *head = xasprintf("%s uid=%u gid=%u mtime=%lld level=%d python=%s site=%s bin=%s arch=%s\n",
+			       WHEEL_LAYOUT_VERSION, o->uid, o->gid, o->mtime, o->level, pl->target->interpreter,
+			       pl->target->site_packages, pl->target->bin_dir, pl->target->arch);
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, head, strlen(head));
+	for (size_t i = 0; i < pl->count; i++) {
+		EVP_DigestUpdate(ctx, pl->wheels[i].filename, strlen(pl->wheels[i].filename) + 1);
+		EVP_DigestUpdate(ctx, pl->wheels[i].sha256, 65);
+	}
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	free(head);
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(key + 2 * i, 3, "%02x", md[i]);
+}
+
+static int compare_wheels(const void *a, const void *b)
+{
+	return strcmp(((const struct python_wheel *)a)->filename, ((const struct python_wheel *)b)->filename);
+}
+
+static int build_python_layer(struct image_build *b, const struct recipe *r, const struct config *config,
+			      const struct base_facts *facts, struct cache *cache, const struct layer_options *o,
+			      struct error *err)
+{
+	struct python_target target;
+	struct python_layer pl = {.recipe = r, .target = &target, .cache = cache};
+	struct layer_plan lp = {.name = "python"};
+	char key[65];
+	int rc = -1;
+
+	if (!r->requirement_count)
+		return 0;
+	if (python_target_init(&target, facts->python, r->platform, err))
+		return -1;
+	pl.wheels = calloc(r->requirement_count, sizeof(*pl.wheels));
+	if (!pl.wheels)
+		abort();
+	for (size_t i = 0; i < r->requirement_count; i++, pl.count++)
+		if (pypi_fetch(&r->requirements[i], r->dir, config, &target, cache, &pl.wheels[i], err))
+			goto out;
+	qsort(pl.wheels, pl.count, sizeof(*pl.wheels), compare_wheels);
+	python_key(&pl, o, key);
+	rc = build_layer(b, &lp, o, cache, key, python_fill, &pl, err);
+out:
+	if (pl.staging) {
+		struct error ignored = {0};
+		fs_remove_tree(pl.staging, &ignored);
+		free(pl.staging);
+	}
+	for (size_t i = 0; pl.installs && i < pl.count; i++)
+		wheel_install_clear(&pl.installs[i]);
+	free(pl.installs);
+	free(pl.wheels);
+	layer_plan_free(&lp);
+	return rc;
 }
 
 /* ---- config and manifest ---------------------------------------------------------------- */
@@ -500,8 +615,9 @@ static void lint(const struct recipe *r, const struct base_facts *f, const struc
 		}
 }
 
-int image_assemble(struct image_build *b, const struct recipe *r, const struct plan *plan, const struct base_image *base,
-		   struct cache *cache, const struct image_options *options, struct diag_list *diags, struct error *err)
+int image_assemble(struct image_build *b, const struct recipe *r, const struct config *config, const struct plan *plan,
+		   const struct base_image *base, struct cache *cache, const struct image_options *options,
+		   struct diag_list *diags, struct error *err)
 {
 	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
 	struct base_facts facts = {0};
@@ -521,7 +637,7 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct p
 		goto out;
 	}
 	prepare_config(b, base, r, created);
-	b->image.layers = calloc(base->image.layer_count + 4, sizeof(*b->image.layers));
+	b->image.layers = calloc(base->image.layer_count + 5, sizeof(*b->image.layers));
 	if (!b->image.layers)
 		abort();
 	for (size_t i = 0; i < base->image.layer_count; i++) {
@@ -531,9 +647,11 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct p
 		d->created_by = NULL;
 	}
 	b->base_layers = b->image.layer_count;
-	for (size_t i = 0; i < 3; i++)
-		if (build_layer(b, &plans[i], &lo, cache, err))
-			goto out;
+	if (build_layer(b, &plans[0], &lo, cache, NULL, NULL, NULL, err) ||
+	    build_layer(b, &plans[1], &lo, cache, NULL, NULL, NULL, err) ||
+	    build_python_layer(b, r, config, &facts, cache, &lo, err) ||
+	    build_layer(b, &plans[2], &lo, cache, NULL, NULL, NULL, err))
+		goto out;
 	rc = finish(b, base, r, created, cache, err);
 out:
 	for (size_t i = 0; i < 3; i++)

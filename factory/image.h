@@ -1,7 +1,7 @@
 /* image.h - the application image: the base's layers as they are, then factory's own.
  *
  * Layers are ordered by how often they change, so the stable ones are shared between apps
- * and builds: catalog connectors, then other JARs, then extra files. Each layer is a pure
+ * and builds: catalog connectors, then other JARs, then Python wheels, then extra files. Each layer is a pure
  * function of its inputs; its digests are remembered under a key derived from them, and a
  * layer whose inputs did not change is reused without being written again.
  */
@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "base.h"
+#include "config.h"
 #include "cache.h"
 #include "diag.h"
 #include "oci.h"
@@ -35,9 +36,9 @@ struct image_build {
 
 /* Checks the base against the recipe (Flink-aware lint) and assembles the image into the
  * cache. `plan` holds the fetched artifacts. Problems go to `diags`. */
-int image_assemble(struct image_build *out, const struct recipe *recipe, const struct plan *plan,
-		   const struct base_image *base, struct cache *cache, const struct image_options *options,
-		   struct diag_list *diags, struct error *err);
+int image_assemble(struct image_build *out, const struct recipe *recipe, const struct config *config,
+		   const struct plan *plan, const struct base_image *base, struct cache *cache,
+		   const struct image_options *options, struct diag_list *diags, struct error *err);
 void image_build_clear(struct image_build *build);
 
 #endif

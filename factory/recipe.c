@@ -93,6 +93,8 @@ static const struct schema_field requirement_fields[] = {
 	{"name", &schema_string, SCHEMA_REQUIRED},
 	{"version", &schema_string, SCHEMA_REQUIRED},
 	{"sha256", &schema_string_list, SCHEMA_REQUIRED},
+	{"file", &schema_string, 0},
+	{"url", &schema_string, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema requirement_schema = {.type = SCHEMA_OBJECT, .fields = requirement_fields};
@@ -1003,8 +1005,18 @@ static void load_python(struct loader *ld, const struct ynode *root)
 		req->name = str_at(reqs->values[i], "name", NULL);
 		req->version = str_at(reqs->values[i], "version", NULL);
 		req->sha256 = list_at(reqs->values[i], "sha256");
+		req->file = str_at(reqs->values[i], "file", NULL);
+		req->url = str_at(reqs->values[i], "url", NULL);
 		if (!req->name || !req->version)
 			continue;
+		if (req->file && req->url)
+			fail(ld, ynode_get(reqs->values[i], "url"),
+			     "python.requirements[%zu]: give either file or url, not both", i);
+		if (req->file && (req->file[0] == '/' || strstr(req->file, "..")))
+			fail(ld, ynode_get(reqs->values[i], "file"),
+			     "python.requirements[%zu].file: '%s' must be a path inside the recipe's directory", i, req->file);
+		if (req->url && strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)
+			fail(ld, ynode_get(reqs->values[i], "url"), "python.requirements[%zu].url: not an http(s) URL", i);
 		if (hashes && hashes->kind == YNODE_SEQUENCE && hashes->count == 0)
 			fail(ld, hashes, "python.requirements[%zu].sha256: pin at least one wheel hash", i);
 		for (size_t k = 0; k < req->sha256.count; k++)

@@ -65,6 +65,8 @@ struct recipe_requirement {
 	const char *name;
 	const char *version;
 	struct str_list sha256;
+	const char *file; /* a wheel beside the recipe, or */
+	const char *url;  /* a wheel to download; else the configured package index */
 };
 
 struct recipe_job_spec {

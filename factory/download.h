@@ -1,0 +1,22 @@
+/* download.h - single HTTP downloads on the shared transfer engine: a small page into
+ * memory, or a file into the cache verified against the sha256 values it may have. */
+#ifndef FACTORY_DOWNLOAD_H
+#define FACTORY_DOWNLOAD_H
+
+#include <stddef.h>
+
+#include "cache.h"
+#include "error.h"
+
+int download_to_memory(const char *url, size_t max, char **data, size_t *size, struct error *err);
+
+/* Stores the body in the cache only if its sha256 is one of `pins` (count > 0); the digest
+ * goes to sha256_out. */
+int download_to_cache(const char *url, struct cache *cache, const char *const *pins, size_t count,
+		      char sha256_out[65], struct error *err);
+
+/* Copies a local file into the cache under the same rule. */
+int download_import_file(const char *path, struct cache *cache, const char *const *pins, size_t count,
+			 char sha256_out[65], struct error *err);
+
+#endif
