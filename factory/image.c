@@ -621,7 +621,7 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 {
 	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
 	struct base_facts facts = {0};
-	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level};
+	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level, 0};
 	char created[32];
 	int rc = -1;
 

@@ -11,19 +11,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
+
+#include "pgzip.h"
 
 #include "util.h"
 
-#define GZIP_OS_UNKNOWN 255 /* what Go's compress/gzip writes, so layers match other tools' */
 #define CHUNK (256 * 1024)
 
 struct sink {
 	EVP_MD_CTX *tar_digest;
-	z_stream zs;
-	gz_header header;
+	struct pgzip *gzip;
 	struct cache_writer writer;
-	unsigned char out[CHUNK];
 	struct error *err;
 	int failed;
 };
@@ -66,17 +64,10 @@ static int check_link(const char *path, const char *target, struct error *err)
 	return 0;
 }
 
-static int emit(struct sink *s, int flush)
+static int to_cache(void *ctx, const void *data, size_t size, struct error *err)
 {
-	do {
-		s->zs.next_out = s->out;
-		s->zs.avail_out = CHUNK;
-		if (deflate(&s->zs, flush) == Z_STREAM_ERROR)
-			return error_set(s->err, ERROR_INTERNAL, "gzip failed");
-		if (cache_writer_write(&s->writer, s->out, CHUNK - s->zs.avail_out, s->err) < 0)
-			return -1;
-	} while (s->zs.avail_out == 0);
-	return 0;
+	struct sink *s = ctx;
+	return cache_writer_write(&s->writer, data, size, err);
 }
 
 static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
@@ -85,9 +76,7 @@ static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size
 
 	(void)a;
 	EVP_DigestUpdate(s->tar_digest, buf, len);
-	s->zs.next_in = (Bytef *)buf;
-	s->zs.avail_in = (uInt)len;
-	if (emit(s, Z_NO_FLUSH) < 0) {
+	if (pgzip_write(s->gzip, buf, len, s->err) < 0) {
 		s->failed = 1;
 		return -1;
 	}
@@ -267,11 +256,8 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 	s.tar_digest = EVP_MD_CTX_new();
 	if (!s.tar_digest || !EVP_DigestInit_ex(s.tar_digest, EVP_sha256(), NULL))
 		abort();
-	/* windowBits 31: a gzip wrapper whose header we set ourselves (no name, mtime 0). */
-	if (deflateInit2(&s.zs, o->level ? o->level : 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		abort();
-	s.header.os = GZIP_OS_UNKNOWN;
-	deflateSetHeader(&s.zs, &s.header);
+	if (pgzip_new(&s.gzip, o->level ? o->level : 6, o->threads, to_cache, &s, err) < 0)
+		goto out;
 
 	a = archive_write_new();
 	/* pax only where ustar cannot say it (long names), and never atime/ctime. */
@@ -286,9 +272,7 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 			error_set(err, ERROR_IO, "cannot finish the layer: %s", archive_error_string(a));
 		goto out;
 	}
-	s.zs.next_in = NULL;
-	s.zs.avail_in = 0;
-	if (emit(&s, Z_FINISH) < 0)
+	if (pgzip_finish(s.gzip, err) < 0)
 		goto out;
 	EVP_DigestFinal_ex(s.tar_digest, md, &md_len);
 	snprintf(result->diff_id, sizeof(result->diff_id), "sha256:");
@@ -304,7 +288,7 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 out:
 	if (a)
 		archive_write_free(a);
-	deflateEnd(&s.zs);
+	pgzip_free(s.gzip);
 	EVP_MD_CTX_free(s.tar_digest);
 	cache_writer_abort(&s.writer);
 	for (size_t i = 0; i < n; i++)

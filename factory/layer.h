@@ -3,7 +3,8 @@
  *
  * The bytes depend only on the entries: paths are sorted, parent directories added, owners
  * numeric and fixed, modes normalised, every mtime set to one value, no atime/ctime or user
- * names, and the gzip header carries no name, no timestamp and a fixed OS byte. The diffID
+ * names, and the gzip header carries no name, no timestamp and a fixed OS byte. Compression
+ * runs on every core (pgzip) with output independent of the number of threads. The diffID
  * (sha256 of the tar) and the blob digest (sha256 of the gzip stream) come out of the one
  * pass that writes the blob.
  */
@@ -32,6 +33,7 @@ struct layer_options {
 	unsigned gid;
 	long long mtime; /* seconds since the epoch, for every entry */
 	int level;       /* gzip level 1..9 */
+	int threads;     /* compression threads; 0: one per core (the output does not depend on it) */
 };
 
 struct layer_result {

@@ -224,6 +224,8 @@ static int stage_entry(struct archive *a, struct wheel_install *in, const char *
 		goto out;
 	}
 	while ((r = archive_read_data_block(a, &buf, &len, &offset)) == ARCHIVE_OK) {
+		if (len == 0)
+			continue;
 		if (first && interpreter && len >= 8 && memcmp(buf, "#!python", 8) == 0) {
 			/* Installers point `#!python` scripts at the target interpreter. */
 			char *shebang = xasprintf("#!%s", interpreter);
@@ -467,6 +469,8 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 			size_t len;
 			la_int64_t offset;
 			while (archive_read_data_block(a, &buf, &len, &offset) == ARCHIVE_OK) {
+				if (len == 0)
+					continue;
 				if (record_size + len > RECORD_MAX) {
 					error_set(err, ERROR_LIMIT, "%s: RECORD is too large", filename);
 					goto out;

@@ -30,7 +30,14 @@ static char *make_fixture(void)
 	return dir;
 }
 
+static int build_threads(const char *dir, struct cache *cache, long long mtime, int threads, struct layer_result *r);
+
 static int build(const char *dir, struct cache *cache, long long mtime, struct layer_result *r)
+{
+	return build_threads(dir, cache, mtime, 0, r);
+}
+
+static int build_threads(const char *dir, struct cache *cache, long long mtime, int threads, struct layer_result *r)
 {
 	char a[256], b[256];
 	struct error err = {0};
@@ -43,7 +50,7 @@ static int build(const char *dir, struct cache *cache, long long mtime, struct l
 		{"opt/flink/lib/a.jar", LAYER_FILE, 0600, a, false},
 		{"opt/flink/usrlib/link.jar", LAYER_SYMLINK, 0, "b.jar", false},
 	};
-	struct layer_options o = {.uid = 9999, .gid = 9999, .mtime = mtime, .level = 6};
+	struct layer_options o = {.uid = 9999, .gid = 9999, .mtime = mtime, .level = 6, .threads = threads};
 	return layer_write(entries, 3, &o, cache, r, &err);
 }
 
@@ -60,6 +67,13 @@ static void test_reproducible(struct unit_state *s)
 	CHECK(s, build(dir, cache, 1700000000, &r3) == 0);
 	CHECK_STR(s, r1.digest, r2.digest);
 	CHECK_STR(s, r1.diff_id, r2.diff_id);
+	/* The fixture spans several compression blocks: the bytes must not depend on how many
+	 * threads compressed them. */
+	struct layer_result one, many;
+	CHECK(s, build_threads(dir, cache, 0, 1, &one) == 0);
+	CHECK(s, build_threads(dir, cache, 0, 5, &many) == 0);
+	CHECK_STR(s, one.digest, r1.digest);
+	CHECK_STR(s, many.digest, r1.digest);
 	CHECK(s, strcmp(r1.digest, r3.digest) != 0);
 	CHECK(s, r1.entries == 7); /* opt, opt/flink, lib, usrlib, three files */
 
