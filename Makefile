@@ -24,7 +24,7 @@ OBJS     := $(patsubst %.c,$(BUILD)/rel/%.o,$(LIB_SRCS) $(CMD_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 SAN_CMD_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRCS))
 
-.PHONY: all test demo fuzz clean deps
+.PHONY: all test demo fuzz clean deps bench
 all: bin/factory
 
 # Installs the Debian packages factory needs (apt-get, only when something is missing).
@@ -70,6 +70,15 @@ fuzz: $(BUILD)/fuzz-recipe
 	@mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/fuzz-recipe -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	  $(BUILD)/fuzz-corpus tests/fuzz/seeds
+
+$(BUILD)/layer-bench: $(OBJS) tests/bench/layer_bench.c | deps
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -o $@ tests/bench/layer_bench.c \
+	  $(filter-out $(BUILD)/rel/factory/main.o $(BUILD)/rel/factory/cmd_%.o,$(OBJS)) $(PKG_LIBS) -lpthread
+
+# Benchmarks against the tools users would use instead (ratios; not part of make test).
+bench: bin/factory $(BUILD)/layer-bench
+	tests/bench/fetch_vs_maven.sh
+	tests/bench/image_vs_tools.sh
 
 clean:
 	rm -rf $(BUILD) bin

@@ -90,6 +90,11 @@ bool cache_verify(struct cache *c, const char *sha256, off_t *size)
 
 int cache_writer_begin(struct cache_writer *w, struct cache *c, struct error *err)
 {
+	return cache_writer_begin_digests(w, c, DIGEST_BIT(DIGEST_SHA256), err);
+}
+
+int cache_writer_begin_digests(struct cache_writer *w, struct cache *c, unsigned algorithms, struct error *err)
+{
 	memset(w, 0, sizeof(*w));
 	w->cache = c;
 	w->fd = -1;
@@ -101,7 +106,7 @@ int cache_writer_begin(struct cache_writer *w, struct cache *c, struct error *er
 		w->tmp_path = NULL;
 		return -1;
 	}
-	w->digests = digest_set_new();
+	w->digests = digest_set_new(algorithms);
 	return 0;
 }
 

@@ -39,7 +39,10 @@ char *cache_blob_path(const struct cache *cache, const char *sha256);
  * corrupt blob is removed. `size` (may be NULL) receives its size. */
 bool cache_verify(struct cache *cache, const char *sha256, off_t *size);
 
+/* Starts a blob; its sha256 is computed while it is written (and, with _digests, the other
+ * algorithms in the DIGEST_BIT mask too, e.g. to check a repository's .sha1). */
 int cache_writer_begin(struct cache_writer *w, struct cache *cache, struct error *err);
+int cache_writer_begin_digests(struct cache_writer *w, struct cache *cache, unsigned algorithms, struct error *err);
 int cache_writer_write(struct cache_writer *w, const void *data, size_t size, struct error *err);
 /* Discards what was written so far (a download restarting from byte 0). */
 int cache_writer_reset(struct cache_writer *w, struct error *err);

@@ -11,10 +11,14 @@ enum digest_algorithm { DIGEST_SHA1, DIGEST_SHA256, DIGEST_SHA512, DIGEST_COUNT 
 
 #define DIGEST_HEX_MAX 129 /* sha512 hex + NUL */
 
-/* Computes SHA-1, SHA-256 and SHA-512 of one stream at once. */
+/* Computes several digests of one stream at once: those in `algorithms`, a mask of
+ * DIGEST_BIT(...). Asking for one not computed aborts. */
 struct digest_set;
 
-struct digest_set *digest_set_new(void);
+#define DIGEST_BIT(algorithm) (1u << (algorithm))
+#define DIGEST_ALL (DIGEST_BIT(DIGEST_SHA1) | DIGEST_BIT(DIGEST_SHA256) | DIGEST_BIT(DIGEST_SHA512))
+
+struct digest_set *digest_set_new(unsigned algorithms);
 void digest_set_free(struct digest_set *set);
 void digest_set_reset(struct digest_set *set);
 void digest_set_update(struct digest_set *set, const void *data, size_t size);

@@ -430,7 +430,7 @@ int fetch_run(struct fetch_item *items, size_t count, const struct fetch_options
 			report(job);
 			continue;
 		}
-		if (cache_writer_begin(&job->writer, options->cache, err) < 0) {
+		if (cache_writer_begin_digests(&job->writer, options->cache, DIGEST_ALL, err) < 0) {
 			set_error(item, "%s: %s", item->coordinate, err->message);
 			report(job);
 			continue;

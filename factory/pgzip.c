@@ -42,13 +42,42 @@ struct pgzip {
 	bool header_written;
 };
 
+/* JARs, wheels and other archives are already compressed: deflating them again costs a lot
+ * of time for a percent or two. A quick level-1 probe of the block's start decides, from the
+ * bytes alone (so the output stays reproducible), whether the block is stored instead. */
+static int block_level(const struct slot *s, int level)
+{
+	unsigned char probe_out[PGZIP_PROBE + PGZIP_PROBE / 8 + 64];
+	size_t n = s->in_len < PGZIP_PROBE ? s->in_len : PGZIP_PROBE;
+	z_stream zs;
+	size_t produced;
+
+	if (n < 1024)
+		return level;
+	memset(&zs, 0, sizeof(zs));
+	if (deflateInit2(&zs, 1, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return level;
+	zs.next_in = s->in;
+	zs.avail_in = (uInt)n;
+	zs.next_out = probe_out;
+	zs.avail_out = sizeof(probe_out);
+	deflate(&zs, Z_FINISH);
+	produced = sizeof(probe_out) - zs.avail_out;
+	deflateEnd(&zs);
+	if (produced * 100 >= n * PGZIP_STORE_PERCENT)
+		return 0;
+	/* Mostly compressed already (a zip with a few stored entries): level 1 gets nearly all
+	 * there is to get, several times faster. */
+	return produced * 100 >= n * PGZIP_FAST_PERCENT ? 1 : level;
+}
+
 static void compress_slot(struct pgzip *z, struct slot *s)
 {
 	z_stream zs;
 
 	memset(&zs, 0, sizeof(zs));
 	s->crc = crc32(0L, s->in, (uInt)s->in_len);
-	if (deflateInit2(&zs, z->level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (deflateInit2(&zs, block_level(s, z->level), Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 		s->failed = true;
 		return;
 	}
