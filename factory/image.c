@@ -280,8 +280,8 @@ static void layer_key(const struct layer_plan *lp, const struct layer_options *o
 	char head[128];
 
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	snprintf(head, sizeof(head), "%s uid=%u gid=%u mtime=%lld level=%d\n", LAYER_KEY_VERSION, o->uid, o->gid,
-		 o->mtime, o->level);
+	snprintf(head, sizeof(head), "%s uid=%u gid=%u mtime=%lld level=%d zstd=%d\n", LAYER_KEY_VERSION, o->uid,
+		 o->gid, o->mtime, o->level, (int)o->zstd);
 	EVP_DigestUpdate(ctx, head, strlen(head));
 	for (size_t i = 0; i < lp->count; i++) {
 		const struct layer_entry *e = &lp->entries[i];
@@ -347,7 +347,7 @@ static int build_layer(struct image_build *b, struct layer_plan *lp, const struc
 		abort();
 	d = &b->image.layers[b->image.layer_count++];
 	memset(d, 0, sizeof(*d));
-	d->media_type = xstrdup(OCI_MEDIA_LAYER_GZIP);
+	d->media_type = xstrdup(o->zstd ? OCI_MEDIA_LAYER_ZSTD : OCI_MEDIA_LAYER_GZIP);
 	snprintf(d->digest, sizeof(d->digest), "%s", res.digest);
 	d->size = res.size;
 	d->created_by = xasprintf("factory: %s layer", lp->name);
@@ -404,8 +404,8 @@ static void python_key(const struct python_layer *pl, const struct layer_options
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[32];
 	unsigned int len;
-	char *head = xasprintf("%s uid=%u gid=%u mtime=%lld level=%d python=%s site=%s bin=%s arch=%s\n",
-			       WHEEL_LAYOUT_VERSION, o->uid, o->gid, o->mtime, o->level, pl->target->interpreter,
+	char *head = xasprintf("%s uid=%u gid=%u mtime=%lld level=%d zstd=%d python=%s site=%s bin=%s arch=%s\n",
+			       WHEEL_LAYOUT_VERSION, o->uid, o->gid, o->mtime, o->level, (int)o->zstd, pl->target->interpreter,
 			       pl->target->site_packages, pl->target->bin_dir, pl->target->arch);
 
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
@@ -621,7 +621,8 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 {
 	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
 	struct base_facts facts = {0};
-	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level, 0};
+	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level, 0,
+				   r->image_zstd};
 	char created[32];
 	int rc = -1;
 

@@ -12,15 +12,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <zstd.h>
+
+#include "oci.h"
 #include "pgzip.h"
 
 #include "util.h"
 
 #define CHUNK (256 * 1024)
 
+#define ZSTD_LEVEL 3
+
 struct sink {
 	EVP_MD_CTX *tar_digest;
 	struct pgzip *gzip;
+	ZSTD_CCtx *zstd;
 	struct cache_writer writer;
 	struct error *err;
 	int failed;
@@ -70,13 +76,32 @@ static int to_cache(void *ctx, const void *data, size_t size, struct error *err)
 	return cache_writer_write(&s->writer, data, size, err);
 }
 
+/* One fixed zstd setup (level, single thread, no checksum or size in the frame header) so
+ * the bytes depend on the input alone. */
+static int zstd_push(struct sink *s, const void *buf, size_t len, ZSTD_EndDirective mode)
+{
+	unsigned char out[1 << 16];
+	ZSTD_inBuffer in = {buf, len, 0};
+	size_t left;
+
+	do {
+		ZSTD_outBuffer ob = {out, sizeof(out), 0};
+		left = ZSTD_compressStream2(s->zstd, &ob, &in, mode);
+		if (ZSTD_isError(left))
+			return error_set(s->err, ERROR_INTERNAL, "zstd: %s", ZSTD_getErrorName(left));
+		if (cache_writer_write(&s->writer, out, ob.pos, s->err) < 0)
+			return -1;
+	} while (mode == ZSTD_e_end ? left != 0 : in.pos < in.size);
+	return 0;
+}
+
 static la_ssize_t sink_write(struct archive *a, void *ctx, const void *buf, size_t len)
 {
 	struct sink *s = ctx;
 
 	(void)a;
 	EVP_DigestUpdate(s->tar_digest, buf, len);
-	if (pgzip_write(s->gzip, buf, len, s->err) < 0) {
+	if (s->zstd ? zstd_push(s, buf, len, ZSTD_e_continue) < 0 : pgzip_write(s->gzip, buf, len, s->err) < 0) {
 		s->failed = 1;
 		return -1;
 	}
@@ -256,8 +281,16 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 	s.tar_digest = EVP_MD_CTX_new();
 	if (!s.tar_digest || !EVP_DigestInit_ex(s.tar_digest, EVP_sha256(), NULL))
 		abort();
-	if (pgzip_new(&s.gzip, o->level ? o->level : 6, o->threads, to_cache, &s, err) < 0)
+	if (o->zstd) {
+		s.zstd = ZSTD_createCCtx();
+		if (!s.zstd)
+			abort();
+		ZSTD_CCtx_setParameter(s.zstd, ZSTD_c_compressionLevel, ZSTD_LEVEL);
+		ZSTD_CCtx_setParameter(s.zstd, ZSTD_c_checksumFlag, 0);
+		ZSTD_CCtx_setParameter(s.zstd, ZSTD_c_contentSizeFlag, 0);
+	} else if (pgzip_new(&s.gzip, o->level ? o->level : 6, o->threads, to_cache, &s, err) < 0) {
 		goto out;
+	}
 
 	a = archive_write_new();
 	/* pax only where ustar cannot say it (long names), and never atime/ctime. */
@@ -272,8 +305,9 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 			error_set(err, ERROR_IO, "cannot finish the layer: %s", archive_error_string(a));
 		goto out;
 	}
-	if (pgzip_finish(s.gzip, err) < 0)
+	if (s.zstd ? zstd_push(&s, NULL, 0, ZSTD_e_end) < 0 : pgzip_finish(s.gzip, err) < 0)
 		goto out;
+	result->media_type = o->zstd ? OCI_MEDIA_LAYER_ZSTD : OCI_MEDIA_LAYER_GZIP;
 	EVP_DigestFinal_ex(s.tar_digest, md, &md_len);
 	snprintf(result->diff_id, sizeof(result->diff_id), "sha256:");
 	for (unsigned i = 0; i < md_len; i++)
@@ -289,6 +323,7 @@ out:
 	if (a)
 		archive_write_free(a);
 	pgzip_free(s.gzip);
+	ZSTD_freeCCtx(s.zstd);
 	EVP_MD_CTX_free(s.tar_digest);
 	cache_writer_abort(&s.writer);
 	for (size_t i = 0; i < n; i++)

@@ -34,10 +34,12 @@ struct layer_options {
 	long long mtime; /* seconds since the epoch, for every entry */
 	int level;       /* gzip level 1..9 */
 	int threads;     /* compression threads; 0: one per core (the output does not depend on it) */
+	bool zstd;       /* zstd (level 3, one thread, no checksum) instead of gzip */
 };
 
 struct layer_result {
 	char digest[72];  /* "sha256:<hex>" of the compressed blob */
+	const char *media_type;
 	char diff_id[72]; /* "sha256:<hex>" of the uncompressed tar */
 	long long size;   /* compressed size */
 	size_t entries;   /* tar entries, parents included */

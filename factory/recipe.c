@@ -77,6 +77,8 @@ static const struct schema_field image_fields[] = {
 		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = file_fields}}, 0},
 	{"source", &schema_string, 0},
 	{"revision", &schema_string, 0},
+	{"compression", &(const struct schema){.type = SCHEMA_STRING,
+		.choices = (const char *const[]){"gzip", "zstd", NULL}}, 0},
 	{NULL, NULL, 0},
 };
 
@@ -779,6 +781,7 @@ static void load_image(struct loader *ld, const struct ynode *root)
 		fail(ld, where(root, "image"), "image.repository: missing required key when image is given");
 	r->image_env = map_at(root, "image.env");
 	r->image_labels = map_at(root, "image.labels");
+	r->image_zstd = strcmp(str_at(root, "image.compression", "gzip"), "zstd") == 0;
 	r->image_uid = int_at(root, "image.owner.uid", 9999);
 	r->image_gid = int_at(root, "image.owner.gid", 9999);
 	r->image_source = str_at(root, "image.source", NULL);

@@ -134,6 +134,7 @@ struct recipe {
 	struct str_list image_pull_secrets;
 	struct kv_list image_env;
 	struct kv_list image_labels;
+	bool image_zstd;     /* compress factory's layers with zstd instead of gzip */
 	long long image_uid; /* owner of the files factory adds; 9999 (flink) unless set */
 	long long image_gid;
 	const char *image_source;   /* org.opencontainers.image.source */

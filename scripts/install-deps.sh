@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
     # build
     build-essential pkg-config
-    libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev zlib1g-dev
+    libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev zlib1g-dev libzstd-dev
     # tests: schema validation, fuzzing (libFuzzer), servers and checkers
-    clang python3 python3-yaml python3-jsonschema curl git ca-certificates time
+    clang python3 python3-yaml python3-jsonschema curl git ca-certificates time zstd
     # tests: a real Maven repository (tests/maven.sh) built by Maven offline from Debian's
     # /usr/share/maven-repo, served by nginx (basic-auth file made with openssl), and the
     # Maven baseline (tests/bench/maven_baseline.sh). junit4: Debian's

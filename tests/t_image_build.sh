@@ -122,6 +122,24 @@ SOURCE_DATE_EPOCH=1700000000 "$FACTORY" build -q --config "$tmp/factory.yaml" -o
 [[ $(digest_of "$tmp/epoch/img/image") != "$first" ]] && t_ok "SOURCE_DATE_EPOCH changes the digest" || t_fail "SOURCE_DATE_EPOCH changes the digest"
 t_check "SOURCE_DATE_EPOCH sets created" sh -c 'skopeo inspect --config "oci:$1:1.0" | grep -q "\"created\": \"2023-11-14T22:13:20Z\""' _ "$tmp/epoch/img/image"
 
+# zstd instead of gzip: the layers decompress (zstd CLI) to the tars the config names.
+write_recipe "$tmp/zstd" "oci:$tmp/bases/python:1.19.2"
+sed -i 's/^  tags: \["1.0"\]/  tags: ["1.0"]\n  compression: zstd/' "$tmp/zstd/recipe.yaml"
+build "$tmp/zstd/recipe.yaml" "$tmp/out-zstd" > /dev/null 2>&1 || true
+t_check "zstd layers: media type, content matches the diffIDs" "$PYTHON" - "$tmp/out-zstd/img/image" <<'PY'
+import json, sys, subprocess, hashlib, os
+d = sys.argv[1]
+blob = lambda dg: os.path.join(d, "blobs", "sha256", dg.split(":")[1])
+idx = json.load(open(os.path.join(d, "index.json")))
+m = json.load(open(blob(idx["manifests"][0]["digest"])))
+c = json.load(open(blob(m["config"]["digest"])))
+mine = [(l, c["rootfs"]["diff_ids"][i]) for i, l in enumerate(m["layers"]) if i >= 3]
+assert len(mine) == 3 and all(l["mediaType"].endswith("tar+zstd") for l, _ in mine), m["layers"]
+for l, diff in mine:
+    tar = subprocess.run(["zstd", "-dc", blob(l["digest"])], check=True, capture_output=True).stdout
+    assert "sha256:" + hashlib.sha256(tar).hexdigest() == diff
+PY
+
 # Editing a PyFlink script changes the manifests, never the image.
 cp "$tmp/out/img/manifests/configmap-scripts.yaml" "$tmp/cm.before"
 printf 'print("edited")\n' > "$tmp/app/jobs/main.py"
