@@ -45,93 +45,6 @@ static int import_file(struct cache *cache, const char *path, const char *digest
 	return 0;
 }
 
-static int parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err)
-{
-	char *data = NULL;
-	size_t size = 0;
-	json_error_t jerr;
-
-	*out = NULL;
-	if (oci_read_blob(cache, digest, JSON_MAX, &data, &size, err))
-		return -1;
-	*out = json_loadb(data, size, 0, &jerr);
-	free(data);
-	if (!*out)
-		return error_set(err, ERROR_INVALID, "blob %s is not JSON: %s", digest, jerr.text);
-	return 0;
-}
-
-static int read_descriptor(const json_t *j, struct oci_descriptor *d, struct error *err)
-{
-	const char *media = json_string_value(json_object_get(j, "mediaType"));
-	const char *digest = json_string_value(json_object_get(j, "digest"));
-	json_t *size = json_object_get(j, "size");
-
-	if (!digest || !oci_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
-		return error_set(err, ERROR_INVALID, "malformed descriptor in the base image");
-	d->media_type = xstrdup(media ? media : "");
-	snprintf(d->digest, sizeof(d->digest), "%s", digest);
-	d->size = json_integer_value(size);
-	return 0;
-}
-
-static int platform_matches(const json_t *platform, const char *wanted)
-{
-	char os[32] = "", arch[32] = "", variant[32] = "";
-	const char *p_os = json_string_value(json_object_get(platform, "os"));
-	const char *p_arch = json_string_value(json_object_get(platform, "architecture"));
-	const char *p_variant = json_string_value(json_object_get(platform, "variant"));
-
-	sscanf(wanted, "%31[^/]/%31[^/]/%31s", os, arch, variant);
-	return p_os && p_arch && strcmp(p_os, os) == 0 && strcmp(p_arch, arch) == 0 &&
-	       (!*variant || (p_variant && strcmp(p_variant, variant) == 0));
-}
-
-/* Reads an image manifest (already in the cache) and imports its config and layers. */
-static int load_manifest(struct base_image *base, struct cache *cache, const char *digest,
-			 int (*import)(void *ctx, const char *digest, struct error *err), void *ctx, struct error *err)
-{
-	struct oci_image *img = &base->image;
-	json_t *m = NULL, *layers;
-	size_t i;
-	json_t *l;
-	int rc = -1;
-
-	if (parse_json_blob(cache, digest, &m, err))
-		return -1;
-	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", digest);
-	if (read_descriptor(json_object_get(m, "config"), &img->config, err) || import(ctx, img->config.digest, err) ||
-	    parse_json_blob(cache, img->config.digest, &img->config_json, err))
-		goto out;
-	free(img->config.media_type);
-	img->config.media_type = xstrdup(OCI_MEDIA_CONFIG);
-	layers = json_object_get(m, "layers");
-	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
-	if (!img->layers)
-		abort();
-	json_array_foreach(layers, i, l) {
-		struct oci_descriptor *d = &img->layers[img->layer_count];
-		const char *oci_type;
-		if (read_descriptor(l, d, err))
-			goto out;
-		img->layer_count++;
-		oci_type = oci_layer_media_type(d->media_type);
-		if (!oci_type) {
-			error_set(err, ERROR_INVALID, "base layer %s has media type '%s', which factory cannot use", d->digest,
-				  d->media_type);
-			goto out;
-		}
-		free(d->media_type);
-		d->media_type = xstrdup(oci_type);
-		if (import(ctx, d->digest, err))
-			goto out;
-	}
-	rc = 0;
-out:
-	json_decref(m);
-	return rc;
-}
-
 struct layout_ctx {
 	const char *dir;
 	struct cache *cache;
@@ -195,10 +108,10 @@ static int resolve_layout(struct base_image *base, const char *path, const char 
 			goto out;
 		}
 		json_decref(nested);
-		if (parse_json_blob(cache, digest, &nested, err))
+		if (oci_parse_json_blob(cache, digest, &nested, err))
 			goto out;
 		json_array_foreach(json_object_get(nested, "manifests"), i, m)
-			if (!found && platform_matches(json_object_get(m, "platform"), platform))
+			if (!found && oci_platform_matches(json_object_get(m, "platform"), platform))
 				found = m;
 		if (!found) {
 			error_set(err, ERROR_INVALID, "%s:%s has no image for platform %s", path, tag ? tag : "", platform);
@@ -206,7 +119,7 @@ static int resolve_layout(struct base_image *base, const char *path, const char 
 		}
 		chosen = found;
 	}
-	rc = load_manifest(base, cache, digest, layout_import, &ctx, err);
+	rc = oci_image_load(&base->image, cache, digest, layout_import, &ctx, err);
 out:
 	json_decref(nested);
 	json_decref(index);
@@ -361,7 +274,7 @@ static int resolve_archive(struct base_image *base, const char *path, struct cac
 	text = oci_json_canonical(m, &size);
 	if (oci_put_blob(cache, OCI_MEDIA_MANIFEST, text, size, &desc, err))
 		goto out;
-	rc = load_manifest(base, cache, desc.digest, archive_import, &ac, err);
+	rc = oci_image_load(&base->image, cache, desc.digest, archive_import, &ac, err);
 out:
 	free(desc.media_type);
 	free(text);

@@ -98,6 +98,32 @@ void http_transfer_cleanup(struct http_transfer *t)
 	t->easy = NULL;
 	curl_slist_free_all(t->headers);
 	t->headers = NULL;
+	free(t->response_headers);
+	t->response_headers = NULL;
+	t->response_headers_length = 0;
+	if (t->upload_file)
+		fclose(t->upload_file);
+	t->upload_file = NULL;
+}
+
+char *http_transfer_header(const struct http_transfer *t, const char *name)
+{
+	size_t len = strlen(name);
+	char *found = NULL;
+
+	for (const char *line = t->response_headers; line && *line;) {
+		const char *end = strstr(line, "\r\n");
+		size_t n = end ? (size_t)(end - line) : strlen(line);
+		if (n > len && strncasecmp(line, name, len) == 0 && line[len] == ':') {
+			const char *v = line + len + 1;
+			while (*v == ' ' || *v == '\t')
+				v++;
+			free(found);
+			found = strndup(v, n - (size_t)(v - line));
+		}
+		line += n + (end ? 2 : 0);
+	}
+	return found;
 }
 
 static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
@@ -118,6 +144,16 @@ static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
 		/* A new response (after a redirect or 100-continue): forget the previous one's. */
 		t->accept_ranges = false;
 		t->retry_after = -1;
+		t->response_headers_length = 0;
+	}
+	if (t->response_headers_length + len < 65536) {
+		char *grown = realloc(t->response_headers, t->response_headers_length + len + 1);
+		if (!grown)
+			abort();
+		t->response_headers = grown;
+		memcpy(t->response_headers + t->response_headers_length, line, len);
+		t->response_headers_length += len;
+		t->response_headers[t->response_headers_length] = '\0';
 	}
 	return len;
 }
@@ -201,6 +237,27 @@ static int start(struct http_engine *e, struct http_transfer *t)
 		curl_easy_setopt(easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(easy, CURLOPT_USERNAME, t->username);
 		curl_easy_setopt(easy, CURLOPT_PASSWORD, t->password ? t->password : "");
+	}
+	if (t->method)
+		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, t->method);
+	if (t->head)
+		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	if (t->request_headers)
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, t->request_headers);
+	if (t->upload_path || t->upload_data) {
+		if (t->upload_file)
+			fclose(t->upload_file);
+		t->upload_file = t->upload_path ? fopen(t->upload_path, "rb")
+						: fmemopen((void *)t->upload_data, t->upload_size ? t->upload_size : 1, "rb");
+		if (!t->upload_file)
+			return -1;
+		curl_easy_setopt(easy, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(easy, CURLOPT_READDATA, t->upload_file);
+		curl_easy_setopt(easy, CURLOPT_INFILESIZE_LARGE, (curl_off_t)t->upload_size);
+	} else if (t->method && (strcmp(t->method, "POST") == 0 || strcmp(t->method, "PUT") == 0)) {
+		/* An empty body, sent as such (not as a chunked upload). */
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	if (t->resumable && t->received > 0 && t->accept_ranges) {
 		char range[64];

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -42,6 +43,12 @@ struct http_transfer {
 	const char *password;
 	const char *token; /* bearer auth */
 	const char *ca_file;
+	const char *method;                  /* NULL: GET */
+	struct curl_slist *request_headers;  /* "Name: value" lines, owned by the caller */
+	const char *upload_path;             /* request body streamed from a file, or */
+	const void *upload_data;             /* from memory */
+	size_t upload_size;
+	bool head;                           /* no response body (HEAD) */
 	bool resumable;
 	const struct http_callbacks *callbacks;
 	void *user;
@@ -53,8 +60,11 @@ struct http_transfer {
 	int attempts;
 	off_t received;       /* body bytes delivered so far */
 	off_t content_length; /* of the whole body when known, else -1 */
+	char *response_headers; /* of the final response, "Name: value\r\n" lines; freed by cleanup */
+	size_t response_headers_length;
 
 	/* engine state */
+	FILE *upload_file;
 	void *easy;
 	struct curl_slist *headers;
 	struct http_engine *engine;
@@ -86,6 +96,9 @@ void http_engine_add(struct http_engine *engine, struct http_transfer *t);
 int http_engine_run(struct http_engine *engine, void (*tick)(void *ctx), void *ctx, struct error *err);
 
 const struct http_stats *http_engine_stats(const struct http_engine *engine);
+
+/* The value of a header of the final response (case-insensitive name), malloc'd, or NULL. */
+char *http_transfer_header(const struct http_transfer *t, const char *name);
 
 /* Frees what the engine attached to a finished transfer (not the transfer itself). */
 void http_transfer_cleanup(struct http_transfer *t);

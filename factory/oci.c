@@ -229,3 +229,91 @@ out:
 	free(parent);
 	return rc;
 }
+
+#define JSON_MAX (4 * 1024 * 1024)
+
+int oci_parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err)
+{
+	char *data = NULL;
+	size_t size = 0;
+	json_error_t jerr;
+
+	*out = NULL;
+	if (oci_read_blob(cache, digest, JSON_MAX, &data, &size, err))
+		return -1;
+	*out = json_loadb(data, size, 0, &jerr);
+	free(data);
+	if (!*out)
+		return error_set(err, ERROR_INVALID, "blob %s is not JSON: %s", digest, jerr.text);
+	return 0;
+}
+
+static int read_descriptor(const json_t *j, struct oci_descriptor *d, struct error *err)
+{
+	const char *media = json_string_value(json_object_get(j, "mediaType"));
+	const char *digest = json_string_value(json_object_get(j, "digest"));
+	json_t *size = json_object_get(j, "size");
+
+	if (!digest || !oci_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
+		return error_set(err, ERROR_INVALID, "malformed descriptor in the base image");
+	d->media_type = xstrdup(media ? media : "");
+	snprintf(d->digest, sizeof(d->digest), "%s", digest);
+	d->size = json_integer_value(size);
+	return 0;
+}
+
+int oci_platform_matches(const json_t *platform, const char *wanted)
+{
+	char os[32] = "", arch[32] = "", variant[32] = "";
+	const char *p_os = json_string_value(json_object_get(platform, "os"));
+	const char *p_arch = json_string_value(json_object_get(platform, "architecture"));
+	const char *p_variant = json_string_value(json_object_get(platform, "variant"));
+
+	sscanf(wanted, "%31[^/]/%31[^/]/%31s", os, arch, variant);
+	return p_os && p_arch && strcmp(p_os, os) == 0 && strcmp(p_arch, arch) == 0 &&
+	       (!*variant || (p_variant && strcmp(p_variant, variant) == 0));
+}
+
+int oci_image_load(struct oci_image *img, struct cache *cache, const char *digest,
+		   int (*import)(void *ctx, const char *digest, struct error *err), void *ctx, struct error *err)
+{
+	json_t *m = NULL, *layers;
+	size_t i;
+	json_t *l;
+	int rc = -1;
+
+	if (oci_parse_json_blob(cache, digest, &m, err))
+		return -1;
+	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", digest);
+	if (read_descriptor(json_object_get(m, "config"), &img->config, err) || import(ctx, img->config.digest, err) ||
+	    oci_parse_json_blob(cache, img->config.digest, &img->config_json, err))
+		goto out;
+	free(img->config.media_type);
+	img->config.media_type = xstrdup(OCI_MEDIA_CONFIG);
+	layers = json_object_get(m, "layers");
+	img->layers = calloc(json_array_size(layers) + 1, sizeof(*img->layers));
+	if (!img->layers)
+		abort();
+	json_array_foreach(layers, i, l) {
+		struct oci_descriptor *d = &img->layers[img->layer_count];
+		const char *oci_type;
+		if (read_descriptor(l, d, err))
+			goto out;
+		img->layer_count++;
+		oci_type = oci_layer_media_type(d->media_type);
+		if (!oci_type) {
+			error_set(err, ERROR_INVALID, "base layer %s has media type '%s', which factory cannot use", d->digest,
+				  d->media_type);
+			goto out;
+		}
+		free(d->media_type);
+		d->media_type = xstrdup(oci_type);
+		if (import(ctx, d->digest, err))
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(m);
+	return rc;
+}
+

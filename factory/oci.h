@@ -59,6 +59,17 @@ int oci_read_blob(struct cache *cache, const char *digest, size_t max, char **da
 /* "sha256:<64 hex>" and nothing else: digests are used as file names. */
 bool oci_digest_valid(const char *digest);
 
+/* Parses a cached JSON blob. */
+int oci_parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err);
+
+/* Fills `image` from a manifest already in the cache; `import` is asked to put each config
+ * and layer blob in the cache (a no-op when the source already did). */
+int oci_image_load(struct oci_image *image, struct cache *cache, const char *manifest_digest,
+		   int (*import)(void *ctx, const char *digest, struct error *err), void *ctx, struct error *err);
+
+/* True when a descriptor's platform object matches "os/arch[/variant]". */
+int oci_platform_matches(const json_t *platform, const char *wanted);
+
 /* Writes an image layout (oci-layout, index.json naming `tag`, blobs) at `dir`, replacing it
  * as a whole. Blobs are hard-linked from the cache when possible, else copied. */
 int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,

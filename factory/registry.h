@@ -1,0 +1,55 @@
+/* registry.h - the OCI distribution protocol: pull images into the cache, push them out.
+ *
+ * Authentication follows the registry's challenge: anonymous first, then Basic or the
+ * Bearer token flow (realm/service/scope, one token per scope), with credentials from
+ * factory.yaml (${ENV}), docker's config.json (auths, credHelpers, credsStore) or podman's
+ * auth.json. TLS is verified (a per-registry CA from factory.yaml or certs.d/<host>/ca.crt);
+ * plain HTTP only for registries configured `insecure` and for localhost. Messages name the
+ * registry, repository, operation and status; no credential or token is ever printed.
+ */
+#ifndef FACTORY_REGISTRY_H
+#define FACTORY_REGISTRY_H
+
+#include <stdbool.h>
+
+#include "cache.h"
+#include "config.h"
+#include "error.h"
+#include "oci.h"
+
+struct registry_ref {
+	char *registry;   /* "127.0.0.1:5000", "registry-1.docker.io" */
+	char *repository; /* "library/flink" */
+	char *tag;        /* NULL when pinned by digest only */
+	char *digest;     /* NULL unless "@sha256:..." */
+};
+
+/* Parses [registry/]repository[:tag][@digest]; a bare name uses `default_registry`
+ * (docker.io means registry-1.docker.io and adds library/). */
+int registry_ref_parse(const char *text, const char *default_registry, struct registry_ref *ref, struct error *err);
+void registry_ref_clear(struct registry_ref *ref);
+
+struct registry;
+
+int registry_open(struct registry **out, const struct config *config, const char *host, struct error *err);
+void registry_close(struct registry *reg);
+
+/* Resolves the reference to the platform's image and verifies its manifest, config and
+ * layers into the cache. */
+int registry_pull(struct registry *reg, const struct registry_ref *ref, const char *platform, struct cache *cache,
+		  struct oci_image *image, struct error *err);
+
+struct registry_push_stats {
+	size_t uploaded;  /* blobs sent */
+	size_t mounted;   /* blobs mounted from another repository */
+	size_t existing;  /* blobs the registry had */
+};
+
+/* Pushes the image (blobs from `blob_dir`, an image layout's blobs/sha256) to `repository`,
+ * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
+ * the same registry that may already hold the base layers. */
+int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
+		  const char *const *tags, size_t tag_count, const char *mount_from, struct registry_push_stats *stats,
+		  struct error *err);
+
+#endif
