@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "download.h"
 #include "fsutil.h"
+#include "registry.h"
 #include "util.h"
 
 #define JSON_MAX (4 * 1024 * 1024)
@@ -288,8 +289,25 @@ out:
 	return rc;
 }
 
+static int resolve_registry(struct base_image *base, const char *reference, const char *platform,
+			    const struct config *config, struct cache *cache, struct error *err)
+{
+	struct registry_ref ref;
+	struct registry *reg = NULL;
+	int rc;
+
+	if (registry_ref_parse(reference, config ? config->base_registry : "docker.io", &ref, err))
+		return -1;
+	rc = registry_open(&reg, config, ref.registry, err);
+	if (rc == 0)
+		rc = registry_pull(reg, &ref, platform, cache, &base->image, err);
+	registry_close(reg);
+	registry_ref_clear(&ref);
+	return rc;
+}
+
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 struct cache *cache, struct error *err)
+		 const struct config *config, struct cache *cache, struct error *err)
 {
 	char *path = NULL, *tag = NULL;
 	int rc;
@@ -308,10 +326,8 @@ int base_resolve(struct base_image *out, const char *reference, const char *plat
 		path = spec[0] == '/' ? xstrdup(spec) : fs_path_join(dir, spec);
 		rc = resolve_archive(out, path, cache, err);
 	} else {
-		rc = error_set(err, ERROR_INVALID,
-			       "base image '%s': pulling from a registry is not available yet; use oci:PATH[:TAG] (an OCI "
-			       "image layout, e.g. from 'skopeo copy docker://%s oci:base:TAG') or docker-archive:PATH",
-			       reference, reference);
+		rc = resolve_registry(out, strncmp(reference, "docker://", 9) == 0 ? reference + 9 : reference, platform,
+				      config, cache, err);
 	}
 	free(path);
 	free(tag);

@@ -9,6 +9,7 @@
 #define FACTORY_BASE_H
 
 #include "cache.h"
+#include "config.h"
 #include "error.h"
 #include "oci.h"
 
@@ -19,7 +20,7 @@ struct base_image {
 
 /* `platform` is "os/arch[/variant]"; relative paths start at `dir`. */
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 struct cache *cache, struct error *err);
+		 const struct config *config, struct cache *cache, struct error *err);
 void base_image_clear(struct base_image *base);
 
 /* True for references base_resolve reads from disk (oci:, docker-archive:). */

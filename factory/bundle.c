@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "fsutil.h"
+#include "oci.h"
+#include "util.h"
 #include "yamlout.h"
 
 static int write_files(const struct render_output *output, const char *dir, struct error *err)
@@ -60,5 +64,100 @@ out:
 	free(staged);
 	free(prefix);
 	free(target);
+	return rc;
+}
+
+static int write_json(const char *app_dir, const char *name, json_t *doc, struct error *err)
+{
+	size_t size;
+	char *text = oci_json_canonical(doc, &size), *path = fs_path_join(app_dir, name);
+	int rc;
+
+	text = realloc(text, size + 2);
+	if (!text)
+		abort();
+	text[size++] = '\n';
+	rc = fs_mkdir_p(app_dir, err) || fs_write_file_atomic(path, text, size, 0644, err) ? -1 : 0;
+	free(path);
+	free(text);
+	return rc;
+}
+
+int bundle_write_target(const char *app_dir, const struct bundle_target *t, struct error *err)
+{
+	json_t *doc = json_object(), *tags = json_array();
+	int rc;
+
+	for (size_t i = 0; i < t->tag_count; i++)
+		json_array_append_new(tags, json_string(t->tags[i]));
+	if (t->registry)
+		json_object_set_new(doc, "registry", json_string(t->registry));
+	json_object_set_new(doc, "repository", json_string(t->repository));
+	json_object_set_new(doc, "tags", tags);
+	json_object_set_new(doc, "manifest", json_string(t->manifest_digest));
+	json_object_set_new(doc, "layout", json_string("image"));
+	if (t->base)
+		json_object_set_new(doc, "base", json_string(t->base));
+	rc = write_json(app_dir, "build.json", doc, err);
+	json_decref(doc);
+	return rc;
+}
+
+int bundle_read_target(const char *app_dir, struct bundle_target *t, struct error *err)
+{
+	char *path = fs_path_join(app_dir, "build.json");
+	json_t *doc = json_load_file(path, 0, NULL), *tags;
+	const char *repo, *digest;
+	size_t i;
+	json_t *tag;
+
+	memset(t, 0, sizeof(*t));
+	repo = json_string_value(json_object_get(doc, "repository"));
+	digest = json_string_value(json_object_get(doc, "manifest"));
+	if (!doc || !repo || !digest || !oci_digest_valid(digest)) {
+		json_decref(doc);
+		error_set(err, ERROR_INVALID, "%s is missing or damaged: run 'factory build' for this app first", path);
+		free(path);
+		return -1;
+	}
+	free(path);
+	if (json_string_value(json_object_get(doc, "registry")))
+		t->registry = xstrdup(json_string_value(json_object_get(doc, "registry")));
+	t->repository = xstrdup(repo);
+	if (json_string_value(json_object_get(doc, "base")))
+		t->base = xstrdup(json_string_value(json_object_get(doc, "base")));
+	snprintf(t->manifest_digest, sizeof(t->manifest_digest), "%s", digest);
+	tags = json_object_get(doc, "tags");
+	t->tags = calloc(json_array_size(tags) + 1, sizeof(*t->tags));
+	if (!t->tags)
+		abort();
+	json_array_foreach(tags, i, tag)
+		if (json_is_string(tag))
+			t->tags[t->tag_count++] = xstrdup(json_string_value(tag));
+	json_decref(doc);
+	return 0;
+}
+
+void bundle_target_clear(struct bundle_target *t)
+{
+	for (size_t i = 0; i < t->tag_count; i++)
+		free(t->tags[i]);
+	free(t->tags);
+	free(t->registry);
+	free(t->repository);
+	free(t->base);
+	memset(t, 0, sizeof(*t));
+}
+
+int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err)
+{
+	json_t *doc = json_object(), *list = json_array();
+	int rc;
+
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(list, json_string(references[i]));
+	json_object_set_new(doc, "pushed", list);
+	rc = write_json(app_dir, "pushed.json", doc, err);
+	json_decref(doc);
 	return rc;
 }

@@ -13,4 +13,21 @@
 /* Writes `output` as `<app_dir>/manifests/`. */
 int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err);
 
+/* What `factory push <app_dir>` needs: where the built image goes (build.json). */
+struct bundle_target {
+	char *registry;   /* may be NULL (the default registry) */
+	char *repository;
+	char **tags;
+	size_t tag_count;
+	char manifest_digest[72];
+	char *base; /* the base image reference: its repository may lend layers (mount) */
+};
+
+int bundle_write_target(const char *app_dir, const struct bundle_target *target, struct error *err);
+int bundle_read_target(const char *app_dir, struct bundle_target *target, struct error *err);
+void bundle_target_clear(struct bundle_target *target);
+
+/* Records the references an image was pushed as (pushed.json). */
+int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err);
+
 #endif

@@ -12,13 +12,15 @@
 #include "fsutil.h"
 #include "image.h"
 #include "plan.h"
+#include "push.h"
+#include "util.h"
 #include "recipe.h"
 #include "render.h"
 #include "workspace.h"
 
 static void build_usage(FILE *out)
 {
-	fprintf(out, "usage: factory build [-o DIR] [--frozen] [-q] [--config FILE] [--catalog DIR] RECIPE\n"
+	fprintf(out, "usage: factory build [-o DIR] [--frozen] [--push] [-q] [--config FILE] [--catalog DIR] RECIPE\n"
 		     "\n"
 		     "Fetches the recipe's artifacts, assembles the image on its base (no container engine)\n"
 		     "into DIR/<app>/image/ (an OCI image layout) and renders DIR/<app>/manifests/.\n"
@@ -48,7 +50,7 @@ int cmd_build(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"frozen", no_argument, NULL, 'F'},
 		{"quiet", no_argument, NULL, 'q'},        {"config", required_argument, NULL, 'c'},
 		{"catalog", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"push", no_argument, NULL, 'P'},          {NULL, 0, NULL, 0},
 	};
 	struct workspace_options ws_options = {0};
 	struct fetch_options fetch = {0};
@@ -65,7 +67,8 @@ int cmd_build(int argc, char **argv)
 	struct diag_list diags;
 	struct error err = {0};
 	char *app_dir = NULL, *image_dir = NULL, *reference = NULL;
-	bool frozen = false, quiet = false;
+	bool frozen = false, quiet = false, push = false;
+	struct push_result pushed = {0};
 	int opt, status = EXIT_FAILED;
 
 	optind = 1;
@@ -73,6 +76,7 @@ int cmd_build(int argc, char **argv)
 		switch (opt) {
 		case 'o': output_dir = optarg; break;
 		case 'F': frozen = true; break;
+		case 'P': push = true; break;
 		case 'q': quiet = true; break;
 		case 'c': ws_options.config_path = optarg; break;
 		case 'C': ws_options.catalog_dir = optarg; break;
@@ -100,24 +104,52 @@ int cmd_build(int argc, char **argv)
 				fprintf(stderr, "factory: error: %s\n", plan->items[i].error);
 		goto out;
 	}
-	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, cache, &err) ||
+	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, ws.config, cache, &err) ||
 	    image_assemble(&build, recipe, ws.config, plan, &base, cache, &image_options, &diags, &err))
 		goto out;
 	app_dir = fs_path_join(output_dir, recipe->name);
 	image_dir = fs_path_join(app_dir, "image");
 	if (oci_layout_write(image_dir, cache, &build.manifest, &build.image, build.tag, &err))
 		goto out;
+	/* The manifest digest is final before any push: deploy by digest, never by a movable tag. */
+	if (recipe->image_repository) {
+		struct bundle_target target = {
+			.registry = (char *)recipe->image_registry,
+			.repository = (char *)recipe->image_repository,
+			.tags = (char **)recipe->image_tags.items,
+			.tag_count = recipe->image_tags.count,
+			.base = (char *)recipe->base_image,
+		};
+		const char *latest[] = {"latest"};
+		if (!target.tag_count) {
+			target.tags = (char **)latest;
+			target.tag_count = 1;
+		}
+		snprintf(target.manifest_digest, sizeof(target.manifest_digest), "%s", build.manifest.digest);
+		if (bundle_write_target(app_dir, &target, &err))
+			goto out;
+		reference = recipe->image_registry
+				    ? xasprintf("%s/%s@%s", recipe->image_registry, recipe->image_repository, build.manifest.digest)
+				    : xasprintf("%s@%s", recipe->image_repository, build.manifest.digest);
+		render_options.image = reference;
+	}
 	if (render_recipe(&rendered, recipe, &render_options, &diags, &err) ||
 	    bundle_write_manifests(rendered, app_dir, &err))
+		goto out;
+	if (push && push_bundle(app_dir, ws.config, &pushed, &err))
 		goto out;
 	status = EXIT_OK;
 	if (!quiet)
 		printf("built %s: %s (%zu base layers, %zu built, %zu reused)\nrendered %s/manifests (image %s)\n",
 		       image_dir, build.manifest.digest, build.base_layers, build.built, build.reused, app_dir,
 		       rendered->image);
+	if (!quiet && push)
+		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there)\n", pushed.references[0],
+		       pushed.stats.uploaded, pushed.stats.mounted, pushed.stats.existing);
 out:
 	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
 	free(reference);
+	push_result_clear(&pushed);
 	free(image_dir);
 	free(app_dir);
 	render_output_free(rendered);

@@ -17,6 +17,8 @@ int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
+int cmd_push(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 

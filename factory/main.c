@@ -18,6 +18,8 @@ static const struct command commands[] = {
 	{"fetch", cmd_fetch, "download and verify the recipe's connectors and JARs into the cache"},
 	{"lock", cmd_lock, "resolve every artifact again and rewrite factory.lock"},
 	{"build", cmd_build, "fetch, assemble the OCI image (no container engine) and render the manifests"},
+	{"push", cmd_push, "push a built bundle's image to its registry (out/<app>)"},
+	{"pull", cmd_pull, "pull an image into the cache"},
 	{"inspect", cmd_inspect, "show an image layout's layers, digests and files"},
 	{"render", cmd_render, "write the Kubernetes manifests of a recipe to out/<app>/manifests"},
 	{"validate", cmd_validate, "check a recipe and report every problem"},

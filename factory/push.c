@@ -1,0 +1,62 @@
+#include "push.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "fsutil.h"
+#include "util.h"
+
+void push_result_clear(struct push_result *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		free(r->references[i]);
+	free(r->references);
+	memset(r, 0, sizeof(*r));
+}
+
+static void add_reference(struct push_result *r, char *reference)
+{
+	r->references = realloc(r->references, (r->count + 1) * sizeof(*r->references));
+	if (!r->references)
+		abort();
+	r->references[r->count++] = reference;
+}
+
+int push_bundle(const char *app_dir, const struct config *config, struct push_result *result, struct error *err)
+{
+	struct bundle_target target;
+	struct registry *reg = NULL;
+	struct registry_ref base = {0};
+	const char *registry, *mount_from = NULL;
+	char *blobs = NULL;
+	int rc = -1;
+
+	memset(result, 0, sizeof(*result));
+	if (bundle_read_target(app_dir, &target, err))
+		return -1;
+	registry = target.registry ? target.registry : config->base_registry;
+	/* A base on the same registry can lend its layers: mount instead of upload. */
+	if (target.base && strncmp(target.base, "oci:", 4) != 0 && strncmp(target.base, "docker-archive:", 15) != 0) {
+		struct error ignored = {0};
+		if (registry_ref_parse(strncmp(target.base, "docker://", 9) == 0 ? target.base + 9 : target.base,
+				       config->base_registry, &base, &ignored) == 0 &&
+		    strcmp(base.registry, registry) == 0)
+			mount_from = base.repository;
+	}
+	blobs = fs_path_join(app_dir, "image/blobs/sha256");
+	if (registry_open(&reg, config, registry, err) ||
+	    registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
+			  target.tag_count, mount_from, &result->stats, err))
+		goto out;
+	add_reference(result, xasprintf("%s/%s@%s", registry, target.repository, target.manifest_digest));
+	for (size_t i = 0; i < target.tag_count; i++)
+		add_reference(result, xasprintf("%s/%s:%s", registry, target.repository, target.tags[i]));
+	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
+out:
+	registry_close(reg);
+	registry_ref_clear(&base);
+	free(blobs);
+	bundle_target_clear(&target);
+	return rc;
+}

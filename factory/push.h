@@ -1,0 +1,21 @@
+/* push.h - sending a built bundle's image to its registry. */
+#ifndef FACTORY_PUSH_H
+#define FACTORY_PUSH_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "error.h"
+#include "registry.h"
+
+struct push_result {
+	struct registry_push_stats stats;
+	char **references; /* registry/repository@digest, then :tag for each tag */
+	size_t count;
+};
+
+/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json. */
+int push_bundle(const char *app_dir, const struct config *config, struct push_result *result, struct error *err);
+void push_result_clear(struct push_result *result);
+
+#endif

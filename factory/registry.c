@@ -1,0 +1,835 @@
+#include "registry.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "fsutil.h"
+#include "http.h"
+#include "util.h"
+
+#define MANIFEST_MAX (4 * 1024 * 1024)
+#define ACCEPT_MANIFESTS                                                                                    \
+	"Accept: " OCI_MEDIA_MANIFEST ", " OCI_MEDIA_INDEX ", " DOCKER_MEDIA_MANIFEST ", " DOCKER_MEDIA_LIST
+
+extern char **environ;
+
+struct token {
+	char *scope;
+	char *value;
+};
+
+struct registry {
+	char *host;      /* as configured/written: "docker.io", "127.0.0.1:5000" */
+	char *api_host;  /* where the API lives: "registry-1.docker.io" */
+	char *base_url;  /* "https://host" */
+	char *ca_file;
+	const struct config_registry *settings; /* may be NULL */
+	bool credentials_loaded;
+	char *username;
+	char *password;
+	struct token *tokens;
+	size_t token_count;
+	bool use_basic; /* the registry asked for Basic */
+};
+
+/* ---- references --------------------------------------------------------------------------- */
+
+void registry_ref_clear(struct registry_ref *ref)
+{
+	free(ref->registry);
+	free(ref->repository);
+	free(ref->tag);
+	free(ref->digest);
+	memset(ref, 0, sizeof(*ref));
+}
+
+int registry_ref_parse(const char *text, const char *default_registry, struct registry_ref *ref, struct error *err)
+{
+	char *copy = xstrdup(text), *rest = copy, *at, *slash, *colon;
+
+	memset(ref, 0, sizeof(*ref));
+	if ((at = strchr(copy, '@'))) {
+		*at = '\0';
+		if (!oci_digest_valid(at + 1)) {
+			free(copy);
+			return error_set(err, ERROR_INVALID, "'%s': the digest is not sha256:<64 hex>", text);
+		}
+		ref->digest = xstrdup(at + 1);
+	}
+	slash = strchr(rest, '/');
+	/* The first component is a registry when it looks like a host (a dot, a port, localhost). */
+	if (slash && (memchr(rest, '.', (size_t)(slash - rest)) || memchr(rest, ':', (size_t)(slash - rest)) ||
+		      strncmp(rest, "localhost/", 10) == 0)) {
+		ref->registry = xasprintf("%.*s", (int)(slash - rest), rest);
+		rest = slash + 1;
+	} else {
+		ref->registry = xstrdup(default_registry);
+	}
+	colon = strrchr(rest, ':');
+	if (colon && !strchr(colon, '/')) {
+		*colon = '\0';
+		ref->tag = xstrdup(colon + 1);
+	}
+	if (!*rest || strspn(rest, "abcdefghijklmnopqrstuvwxyz0123456789._-/") != strlen(rest)) {
+		free(copy);
+		registry_ref_clear(ref);
+		return error_set(err, ERROR_INVALID, "'%s' is not an image reference", text);
+	}
+	if ((strcmp(ref->registry, "docker.io") == 0 || strcmp(ref->registry, "index.docker.io") == 0) &&
+	    !strchr(rest, '/'))
+		ref->repository = xasprintf("library/%s", rest);
+	else
+		ref->repository = xstrdup(rest);
+	if (!ref->tag && !ref->digest)
+		ref->tag = xstrdup("latest");
+	free(copy);
+	return 0;
+}
+
+/* ---- credentials -------------------------------------------------------------------------- */
+
+static bool is_local(const char *host)
+{
+	return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+}
+
+/* Runs docker-credential-<helper> get, giving it the host on stdin. */
+static int run_helper(const char *helper, const char *host, char **user, char **pass)
+{
+	int in[2], out[2], status = 0;
+	pid_t pid;
+	char *prog = xasprintf("docker-credential-%s", helper), buf[8192];
+	char *argv[] = {prog, "get", NULL};
+	posix_spawn_file_actions_t fa;
+	size_t len = 0;
+	ssize_t n;
+	json_t *j;
+
+	if (pipe(in) < 0 || pipe(out) < 0) {
+		free(prog);
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, in[1]);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	if (posix_spawnp(&pid, prog, &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		free(prog);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	if (write(in[1], host, strlen(host)) < 0) {
+		/* the helper will report nothing; handled below */
+	}
+	close(in[1]);
+	while (len < sizeof(buf) - 1 && (n = read(out[0], buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	buf[len] = '\0';
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	free(prog);
+	j = json_loads(buf, 0, NULL);
+	explicit_bzero(buf, sizeof(buf));
+	if (!j || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		json_decref(j);
+		return -1;
+	}
+	if (json_string_value(json_object_get(j, "Username")) && json_string_value(json_object_get(j, "Secret"))) {
+		*user = xstrdup(json_string_value(json_object_get(j, "Username")));
+		*pass = xstrdup(json_string_value(json_object_get(j, "Secret")));
+	}
+	json_decref(j);
+	return *user ? 0 : -1;
+}
+
+static int from_auth_file(const char *path, const char *host, char **user, char **pass)
+{
+	json_t *j = json_load_file(path, 0, NULL), *auths, *entry = NULL;
+	const char *helper, *encoded;
+	int rc = -1;
+
+	if (!j)
+		return -1;
+	auths = json_object_get(j, "auths");
+	{
+		char *https = xasprintf("https://%s", host);
+		entry = json_object_get(auths, host);
+		if (!entry)
+			entry = json_object_get(auths, https);
+		if (!entry && strcmp(host, "docker.io") == 0)
+			entry = json_object_get(auths, "https://index.docker.io/v1/");
+		free(https);
+	}
+	helper = json_string_value(json_object_get(json_object_get(j, "credHelpers"), host));
+	if (helper) {
+		rc = run_helper(helper, host, user, pass);
+	} else if (entry && (encoded = json_string_value(json_object_get(entry, "auth")))) {
+		/* "auth" is base64("user:password") */
+		unsigned char decoded[4096];
+		int n = EVP_DecodeBlock(decoded, (const unsigned char *)encoded, (int)strlen(encoded));
+		if (n > 0 && (size_t)n < sizeof(decoded)) {
+			char *colon;
+			decoded[n] = '\0';
+			colon = strchr((char *)decoded, ':');
+			if (colon) {
+				*colon = '\0';
+				*user = xstrdup((char *)decoded);
+				*pass = xstrdup(colon + 1);
+				/* base64 padding can leave NULs: trim them from the password */
+				rc = 0;
+			}
+			explicit_bzero(decoded, sizeof(decoded));
+		}
+	} else if ((helper = json_string_value(json_object_get(j, "credsStore")))) {
+		rc = run_helper(helper, host, user, pass);
+	}
+	json_decref(j);
+	return rc;
+}
+
+static void load_credentials(struct registry *reg)
+{
+	const struct config_registry *s = reg->settings;
+	const char *home = getenv("HOME"), *xdg = getenv("XDG_RUNTIME_DIR"), *dc = getenv("DOCKER_CONFIG");
+	const char *auth_file = getenv("REGISTRY_AUTH_FILE");
+	char *paths[5] = {0};
+	size_t n = 0;
+
+	reg->credentials_loaded = true;
+	if (s && strcmp(s->credentials, "none") == 0)
+		return;
+	if (s && strcmp(s->credentials, "env") == 0) {
+		struct error ignored = {0};
+		if (s->username && config_expand(s->username, &reg->username, &ignored) == 0 && s->password)
+			config_expand(s->password, &reg->password, &ignored);
+		return;
+	}
+	if (auth_file)
+		paths[n++] = xstrdup(auth_file);
+	if (xdg)
+		paths[n++] = xasprintf("%s/containers/auth.json", xdg);
+	if (home)
+		paths[n++] = xasprintf("%s/.config/containers/auth.json", home);
+	if (dc)
+		paths[n++] = xasprintf("%s/config.json", dc);
+	else if (home)
+		paths[n++] = xasprintf("%s/.docker/config.json", home);
+	for (size_t i = 0; i < n; i++) {
+		if (!reg->username)
+			from_auth_file(paths[i], reg->host, &reg->username, &reg->password);
+		free(paths[i]);
+	}
+}
+
+/* ---- opening ------------------------------------------------------------------------------ */
+
+static char *find_certs_d(const char *host)
+{
+	const char *home = getenv("HOME");
+	char *candidates[3] = {xasprintf("/etc/docker/certs.d/%s/ca.crt", host),
+			       xasprintf("/etc/containers/certs.d/%s/ca.crt", host),
+			       home ? xasprintf("%s/.config/containers/certs.d/%s/ca.crt", home, host) : NULL};
+	char *found = NULL;
+
+	for (int i = 0; i < 3; i++) {
+		if (!found && candidates[i] && access(candidates[i], R_OK) == 0)
+			found = candidates[i];
+		else
+			free(candidates[i]);
+	}
+	return found;
+}
+
+int registry_open(struct registry **out, const struct config *config, const char *host, struct error *err)
+{
+	struct registry *reg = calloc(1, sizeof(*reg));
+	bool insecure;
+
+	*out = NULL;
+	if (!reg)
+		abort();
+	reg->host = xstrdup(host);
+	reg->api_host = xstrdup(strcmp(host, "docker.io") == 0 || strcmp(host, "index.docker.io") == 0
+					? "registry-1.docker.io" : host);
+	for (size_t i = 0; config && i < config->registry_count; i++)
+		if (strcmp(config->registries[i].host, host) == 0)
+			reg->settings = &config->registries[i];
+	if (reg->settings && reg->settings->ca_file)
+		reg->ca_file = xstrdup(reg->settings->ca_file);
+	else
+		reg->ca_file = find_certs_d(host);
+	/* Plain HTTP only where asked for, and for a local registry without a CA of its own. */
+	insecure = (reg->settings && reg->settings->insecure) || (is_local(host) && !reg->ca_file);
+	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
+	(void)err;
+	*out = reg;
+	return 0;
+}
+
+void registry_close(struct registry *reg)
+{
+	if (!reg)
+		return;
+	for (size_t i = 0; i < reg->token_count; i++) {
+		free(reg->tokens[i].scope);
+		explicit_bzero(reg->tokens[i].value, strlen(reg->tokens[i].value));
+		free(reg->tokens[i].value);
+	}
+	free(reg->tokens);
+	if (reg->password)
+		explicit_bzero(reg->password, strlen(reg->password));
+	free(reg->username);
+	free(reg->password);
+	free(reg->host);
+	free(reg->api_host);
+	free(reg->base_url);
+	free(reg->ca_file);
+	free(reg);
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+struct body {
+	char *data;
+	size_t size, max;
+	struct cache_writer *writer; /* stream to the cache instead of memory */
+	struct error *err;
+};
+
+static int body_start(struct http_transfer *t, bool resumed)
+{
+	struct body *b = t->user;
+	if (b->writer)
+		return !resumed && b->writer->size > 0 ? cache_writer_reset(b->writer, b->err) : 0;
+	b->size = 0;
+	return 0;
+}
+
+static int body_data(struct http_transfer *t, const void *data, size_t size)
+{
+	struct body *b = t->user;
+
+	if (b->writer)
+		return cache_writer_write(b->writer, data, size, b->err);
+	if (b->size + size > b->max)
+		return -1;
+	b->data = realloc(b->data, b->size + size + 1);
+	if (!b->data)
+		abort();
+	memcpy(b->data + b->size, data, size);
+	b->size += size;
+	b->data[b->size] = '\0';
+	return 0;
+}
+
+static void body_done(struct http_transfer *t)
+{
+	(void)t;
+}
+
+static const struct http_callbacks body_callbacks = {body_start, body_data, body_done};
+
+/* Extracts key="value" from a WWW-Authenticate challenge. */
+static char *challenge_param(const char *challenge, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (const char *p = challenge; (p = strcasestr(p, key)); p += len) {
+		if ((p == challenge || p[-1] == ' ' || p[-1] == ',') && p[len] == '=' && p[len + 1] == '"') {
+			const char *start = p + len + 2, *end = strchr(start, '"');
+			return end ? xasprintf("%.*s", (int)(end - start), start) : NULL;
+		}
+	}
+	return NULL;
+}
+
+static int run(struct http_transfer *t, struct error *err)
+{
+	struct http_engine *engine = NULL;
+	int rc;
+
+	if (http_engine_new(&engine, 1, 5, err))
+		return -1;
+	http_engine_add(engine, t);
+	rc = http_engine_run(engine, NULL, NULL, err);
+	http_engine_free(engine);
+	return rc;
+}
+
+static const char *cached_token(struct registry *reg, const char *scope)
+{
+	for (size_t i = 0; i < reg->token_count; i++)
+		if (strcmp(reg->tokens[i].scope, scope) == 0)
+			return reg->tokens[i].value;
+	return NULL;
+}
+
+/* The Bearer flow: ask the realm for a token for this scope, with credentials if we have
+ * them. */
+static int fetch_token(struct registry *reg, const char *challenge, const char *scope, struct error *err)
+{
+	char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service");
+	char *url = NULL, *esc_service = NULL, *esc_scope = NULL;
+	struct body b = {.max = 1 << 20, .err = err};
+	struct http_transfer t = {0};
+	json_t *j = NULL;
+	const char *token;
+	int rc = -1;
+	CURL *c = curl_easy_init();
+
+	if (!realm || !c) {
+		error_set(err, ERROR_INVALID, "registry %s sent a Bearer challenge without a realm", reg->host);
+		goto out;
+	}
+	esc_service = service ? curl_easy_escape(c, service, 0) : NULL;
+	esc_scope = curl_easy_escape(c, scope, 0);
+	url = xasprintf("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", esc_service ? esc_service : "",
+			esc_scope);
+	if (!reg->credentials_loaded)
+		load_credentials(reg);
+	t.url = url;
+	t.username = reg->username;
+	t.password = reg->password;
+	t.ca_file = reg->ca_file;
+	t.callbacks = &body_callbacks;
+	t.user = &b;
+	if (run(&t, err))
+		goto out;
+	if (t.outcome != HTTP_OK) {
+		error_set(err, ERROR_INVALID, "registry %s: the token service refused access to %s (%s): check the credentials "
+					      "for %s in factory.yaml or your docker/podman login", reg->host, scope, t.error, reg->host);
+		goto out;
+	}
+	j = json_loadb(b.data ? b.data : "", b.size, 0, NULL);
+	token = json_string_value(json_object_get(j, "token"));
+	if (!token)
+		token = json_string_value(json_object_get(j, "access_token"));
+	if (!token) {
+		error_set(err, ERROR_INVALID, "registry %s: the token service answered without a token", reg->host);
+		goto out;
+	}
+	reg->tokens = realloc(reg->tokens, (reg->token_count + 1) * sizeof(*reg->tokens));
+	if (!reg->tokens)
+		abort();
+	reg->tokens[reg->token_count].scope = xstrdup(scope);
+	reg->tokens[reg->token_count++].value = xstrdup(token);
+	rc = 0;
+out:
+	if (b.data)
+		explicit_bzero(b.data, b.size);
+	free(b.data);
+	json_decref(j);
+	http_transfer_cleanup(&t);
+	curl_free(esc_service);
+	curl_free(esc_scope);
+	if (c)
+		curl_easy_cleanup(c);
+	free(url);
+	free(realm);
+	free(service);
+	return rc;
+}
+
+struct request {
+	const char *method;
+	char *url;
+	const char *scope;
+	struct curl_slist *headers;
+	const char *upload_path;
+	const void *upload_data;
+	size_t upload_size;
+	bool head;
+	struct body *body;
+	/* results */
+	long status;
+	char *location;
+	char *digest_header;
+	char *content_type;
+};
+
+static void request_clear(struct request *rq)
+{
+	free(rq->url);
+	free(rq->location);
+	free(rq->digest_header);
+	free(rq->content_type);
+	curl_slist_free_all(rq->headers);
+	memset(rq, 0, sizeof(*rq));
+}
+
+/* Sends a request, answering one authentication challenge (Basic or Bearer). */
+static int send_request(struct registry *reg, struct request *rq, struct error *err)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct http_transfer t = {0};
+		struct body scratch = {.max = 1 << 20, .err = err};
+		char *challenge;
+		int rc;
+
+		t.url = rq->url;
+		t.method = rq->method;
+		t.request_headers = rq->headers;
+		t.upload_path = rq->upload_path;
+		t.upload_data = rq->upload_data;
+		t.upload_size = rq->upload_size;
+		t.head = rq->head;
+		t.ca_file = reg->ca_file;
+		t.callbacks = &body_callbacks;
+		t.user = rq->body ? rq->body : &scratch;
+		t.token = rq->scope ? cached_token(reg, rq->scope) : NULL;
+		if (!t.token && reg->use_basic) {
+			t.username = reg->username;
+			t.password = reg->password;
+		}
+		rc = run(&t, err);
+		free(scratch.data);
+		if (rc) {
+			http_transfer_cleanup(&t);
+			return -1;
+		}
+		rq->status = t.status;
+		if (t.outcome == HTTP_FAILED) {
+			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
+				  t.error);
+			http_transfer_cleanup(&t);
+			return -1;
+		}
+		free(rq->location);
+		free(rq->digest_header);
+		free(rq->content_type);
+		rq->location = http_transfer_header(&t, "Location");
+		rq->digest_header = http_transfer_header(&t, "Docker-Content-Digest");
+		rq->content_type = http_transfer_header(&t, "Content-Type");
+		challenge = t.status == 401 ? http_transfer_header(&t, "WWW-Authenticate") : NULL;
+		http_transfer_cleanup(&t);
+		if (!challenge || attempt == 1) {
+			free(challenge);
+			return 0;
+		}
+		if (!reg->credentials_loaded)
+			load_credentials(reg);
+		if (strncasecmp(challenge, "Bearer", 6) == 0) {
+			char *scope = challenge_param(challenge, "scope");
+			rc = fetch_token(reg, challenge, rq->scope ? rq->scope : (scope ? scope : ""), err);
+			free(scope);
+			free(challenge);
+			if (rc)
+				return -1;
+		} else {
+			free(challenge);
+			if (!reg->username || reg->use_basic)
+				return 0; /* nothing more to offer: the caller reports the 401 */
+			reg->use_basic = true;
+		}
+	}
+	return 0;
+}
+
+static int status_error(struct registry *reg, const char *repository, const char *what, long status, struct error *err)
+{
+	const char *hint = "";
+
+	if (status == 401 || status == 403)
+		hint = ": unauthorized; check the credentials for this registry in factory.yaml (registries) or your "
+		       "docker/podman login";
+	else if (status == 404)
+		hint = ": not found";
+	return error_set(err, ERROR_INVALID, "registry %s, repository %s: %s failed with HTTP %ld%s", reg->host, repository,
+			 what, status, hint);
+}
+
+/* ---- pull --------------------------------------------------------------------------------- */
+
+struct pull_ctx {
+	struct registry *reg;
+	const char *repository;
+	struct cache *cache;
+};
+
+static int get_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
+		    struct error *err)
+{
+	struct cache_writer w;
+	struct body b = {.writer = &w, .err = err};
+	struct request rq = {0};
+	char *scope = xasprintf("repository:%s:pull", repository);
+	int rc = -1;
+
+	if (!oci_digest_valid(digest)) {
+		free(scope);
+		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
+	}
+	if (cache_verify(cache, digest + 7, NULL)) {
+		free(scope);
+		return 0; /* never download what the cache has */
+	}
+	if (cache_writer_begin(&w, cache, err) < 0) {
+		free(scope);
+		return -1;
+	}
+	rq.url = xasprintf("%s/v2/%s/blobs/%s", reg->base_url, repository, digest);
+	rq.scope = scope;
+	rq.body = &b;
+	if (send_request(reg, &rq, err) == 0) {
+		if (rq.status != 200)
+			status_error(reg, repository, "downloading a blob", rq.status, err);
+		else if (cache_writer_commit(&w, digest + 7, err) == 0)
+			rc = 0;
+	}
+	cache_writer_abort(&w);
+	request_clear(&rq);
+	free(scope);
+	return rc;
+}
+
+static int pull_import(void *ctx, const char *digest, struct error *err)
+{
+	struct pull_ctx *pc = ctx;
+	return get_blob(pc->reg, pc->repository, digest, pc->cache, err);
+}
+
+static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
+			char digest_out[72], char **media_type, struct error *err)
+{
+	struct body b = {.max = MANIFEST_MAX, .err = err};
+	struct request rq = {0};
+	struct oci_descriptor desc = {0};
+	char *scope = xasprintf("repository:%s:pull", repository);
+	json_t *j;
+	int rc = -1;
+
+	rq.url = xasprintf("%s/v2/%s/manifests/%s", reg->base_url, repository, reference);
+	rq.scope = scope;
+	rq.headers = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	rq.body = &b;
+	if (send_request(reg, &rq, err))
+		goto out;
+	if (rq.status != 200) {
+		status_error(reg, repository, "reading the manifest", rq.status, err);
+		goto out;
+	}
+	j = json_loadb(b.data ? b.data : "", b.size, 0, NULL);
+	*media_type = xstrdup(json_string_value(json_object_get(j, "mediaType"))
+				      ? json_string_value(json_object_get(j, "mediaType"))
+				      : (rq.content_type ? rq.content_type : OCI_MEDIA_MANIFEST));
+	json_decref(j);
+	if (oci_put_blob(cache, *media_type, b.data ? b.data : "", b.size, &desc, err))
+		goto out;
+	if (strncmp(reference, "sha256:", 7) == 0 && strcmp(reference, desc.digest) != 0) {
+		error_set(err, ERROR_INVALID, "registry %s, repository %s: the manifest %s has the digest %s", reg->host,
+			  repository, reference, desc.digest);
+		goto out;
+	}
+	snprintf(digest_out, 72, "%s", desc.digest);
+	rc = 0;
+out:
+	free(desc.media_type);
+	free(b.data);
+	request_clear(&rq);
+	free(scope);
+	return rc;
+}
+
+int registry_pull(struct registry *reg, const struct registry_ref *ref, const char *platform, struct cache *cache,
+		  struct oci_image *image, struct error *err)
+{
+	struct pull_ctx ctx = {reg, ref->repository, cache};
+	char digest[72], *media = NULL;
+	int rc = -1;
+
+	memset(image, 0, sizeof(*image));
+	if (get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag, cache, digest, &media, err))
+		goto out;
+	if (strcmp(media, OCI_MEDIA_INDEX) == 0 || strcmp(media, DOCKER_MEDIA_LIST) == 0) {
+		json_t *index = NULL, *m;
+		const char *chosen = NULL;
+		size_t i;
+		if (oci_parse_json_blob(cache, digest, &index, err))
+			goto out;
+		json_array_foreach(json_object_get(index, "manifests"), i, m)
+			if (!chosen && oci_platform_matches(json_object_get(m, "platform"), platform))
+				chosen = json_string_value(json_object_get(m, "digest"));
+		if (!chosen || !oci_digest_valid(chosen)) {
+			json_decref(index);
+			error_set(err, ERROR_INVALID, "%s/%s has no image for %s", reg->host, ref->repository, platform);
+			goto out;
+		}
+		char *pick = xstrdup(chosen);
+		json_decref(index);
+		free(media);
+		media = NULL;
+		rc = get_manifest(reg, ref->repository, pick, cache, digest, &media, err);
+		free(pick);
+		if (rc)
+			goto out;
+		rc = -1;
+	}
+	rc = oci_image_load(image, cache, digest, pull_import, &ctx, err);
+out:
+	free(media);
+	return rc;
+}
+
+/* ---- push --------------------------------------------------------------------------------- */
+
+static int push_blob(struct registry *reg, const char *repository, const char *blob_dir, const char *digest,
+		     long long size, const char *mount_from, struct registry_push_stats *stats, struct error *err)
+{
+	char *scope = xasprintf("repository:%s:pull,push", repository), *path = fs_path_join(blob_dir, digest + 7);
+	struct request rq = {0};
+	int rc = -1;
+
+	rq.scope = scope;
+	rq.method = "HEAD";
+	rq.head = true;
+	rq.url = xasprintf("%s/v2/%s/blobs/%s", reg->base_url, repository, digest);
+	if (send_request(reg, &rq, err))
+		goto out;
+	if (rq.status == 200) {
+		stats->existing++;
+		rc = 0;
+		goto out;
+	}
+	request_clear(&rq);
+	rq.scope = scope;
+	rq.method = "POST";
+	if (mount_from && strcmp(mount_from, repository) != 0)
+		rq.url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", reg->base_url, repository, digest, mount_from);
+	else
+		rq.url = xasprintf("%s/v2/%s/blobs/uploads/", reg->base_url, repository);
+	if (send_request(reg, &rq, err))
+		goto out;
+	if (rq.status == 201) {
+		stats->mounted++;
+		rc = 0;
+		goto out;
+	}
+	if (rq.status == 401 || rq.status == 403) { /* no right to mount: upload instead */
+		request_clear(&rq);
+		rq.scope = scope;
+		rq.method = "POST";
+		rq.url = xasprintf("%s/v2/%s/blobs/uploads/", reg->base_url, repository);
+		if (send_request(reg, &rq, err))
+			goto out;
+	}
+	if (rq.status != 202 || !rq.location) {
+		status_error(reg, repository, "starting a blob upload", rq.status, err);
+		goto out;
+	}
+	{
+		char *location = rq.location[0] == '/' ? xasprintf("%s%s", reg->base_url, rq.location) : xstrdup(rq.location);
+		request_clear(&rq);
+		rq.scope = scope;
+		rq.method = "PUT";
+		rq.url = xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", digest);
+		free(location);
+	}
+	rq.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	rq.upload_path = path;
+	rq.upload_size = (size_t)size;
+	if (send_request(reg, &rq, err))
+		goto out;
+	if (rq.status != 201) {
+		status_error(reg, repository, "uploading a blob", rq.status, err);
+		goto out;
+	}
+	stats->uploaded++;
+	rc = 0;
+out:
+	request_clear(&rq);
+	free(path);
+	free(scope);
+	return rc;
+}
+
+static int put_manifest(struct registry *reg, const char *repository, const char *reference, const char *media_type,
+			const char *data, size_t size, struct error *err)
+{
+	char *scope = xasprintf("repository:%s:pull,push", repository), *ct = xasprintf("Content-Type: %s", media_type);
+	struct request rq = {0};
+	int rc = -1;
+
+	rq.scope = scope;
+	rq.method = "PUT";
+	rq.url = xasprintf("%s/v2/%s/manifests/%s", reg->base_url, repository, reference);
+	rq.headers = curl_slist_append(NULL, ct);
+	rq.upload_data = data;
+	rq.upload_size = size;
+	if (send_request(reg, &rq, err) == 0) {
+		if (rq.status == 201 || rq.status == 200)
+			rc = 0;
+		else
+			status_error(reg, repository, "putting the manifest", rq.status, err);
+	}
+	request_clear(&rq);
+	free(ct);
+	free(scope);
+	return rc;
+}
+
+int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
+		  const char *const *tags, size_t tag_count, const char *mount_from, struct registry_push_stats *stats,
+		  struct error *err)
+{
+	char *path = fs_path_join(blob_dir, manifest_digest + 7), *data = NULL;
+	size_t size = 0, i;
+	json_t *m = NULL, *l;
+	const char *media;
+	int rc = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	if (fs_read_file(path, MANIFEST_MAX, &data, &size, err))
+		goto out;
+	m = json_loadb(data, size, 0, NULL);
+	media = json_string_value(json_object_get(m, "mediaType"));
+	if (!m || !media) {
+		error_set(err, ERROR_INVALID, "%s is not an image manifest", path);
+		goto out;
+	}
+	/* Config and layers first, so the manifest never refers to a missing blob. */
+	if (push_blob(reg, repository, blob_dir, json_string_value(json_object_get(json_object_get(m, "config"), "digest")),
+		      json_integer_value(json_object_get(json_object_get(m, "config"), "size")), NULL, stats, err))
+		goto out;
+	json_array_foreach(json_object_get(m, "layers"), i, l) {
+		const char *d = json_string_value(json_object_get(l, "digest"));
+		if (!d || !oci_digest_valid(d)) {
+			error_set(err, ERROR_INVALID, "malformed layer in %s", path);
+			goto out;
+		}
+		if (push_blob(reg, repository, blob_dir, d, json_integer_value(json_object_get(l, "size")), mount_from, stats,
+			      err))
+			goto out;
+	}
+	/* By digest first: a tag then points at a manifest that is already complete. */
+	if (put_manifest(reg, repository, manifest_digest, media, data, size, err))
+		goto out;
+	for (i = 0; i < tag_count; i++)
+		if (put_manifest(reg, repository, tags[i], media, data, size, err))
+			goto out;
+	rc = 0;
+out:
+	json_decref(m);
+	free(data);
+	free(path);
+	return rc;
+}
