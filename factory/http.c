@@ -314,9 +314,13 @@ static void finish(struct http_engine *e, struct http_transfer *t, CURLcode code
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(e->multi, t->easy);
+	/* Detach the engine's share: the handle may outlive the engine (its headers are read
+	 * after the run) and a share still in use cannot be freed. */
+	curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
 	t->in_flight = false;
 	e->running--;
 	t->status = status;
+	t->curl_code = (int)code;
 	if (t->aborted_by_callback) {
 		t->outcome = HTTP_ABORTED;
 	} else if (code == CURLE_OK && status >= 200 && status < 300) {

@@ -57,6 +57,7 @@ struct http_transfer {
 	enum http_outcome outcome;
 	long status;
 	char error[256];
+	int curl_code; /* the libcurl result of the last attempt */
 	int attempts;
 	off_t received;       /* body bytes delivered so far */
 	off_t content_length; /* of the whole body when known, else -1 */

@@ -42,6 +42,7 @@ struct registry {
 	struct token *tokens;
 	size_t token_count;
 	bool use_basic; /* the registry asked for Basic */
+	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
 };
 
 /* ---- references --------------------------------------------------------------------------- */
@@ -278,8 +279,10 @@ int registry_open(struct registry **out, const struct config *config, const char
 		reg->ca_file = xstrdup(reg->settings->ca_file);
 	else
 		reg->ca_file = find_certs_d(host);
-	/* Plain HTTP only where asked for, and for a local registry without a CA of its own. */
-	insecure = (reg->settings && reg->settings->insecure) || (is_local(host) && !reg->ca_file);
+	/* Plain HTTP only where asked for, and for a local registry that does not speak TLS
+	 * (tried first, like docker does for localhost). */
+	insecure = reg->settings && reg->settings->insecure;
+	reg->may_downgrade = !insecure && is_local(host) && !reg->ca_file;
 	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
 	(void)err;
 	*out = reg;
@@ -508,6 +511,20 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
+		if (t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR && reg->may_downgrade &&
+		    strncmp(rq->url, "https://", 8) == 0) {
+			/* A local registry answering TLS with plain HTTP: use HTTP from now on. */
+			char *url = xasprintf("http://%s", rq->url + 8);
+			http_transfer_cleanup(&t);
+			free(rq->url);
+			rq->url = url;
+			free(reg->base_url);
+			reg->base_url = xasprintf("http://%s", reg->api_host);
+			reg->may_downgrade = false;
+			attempt--;
+			continue;
+		}
+		reg->may_downgrade = false; /* the scheme works: keep it */
 		if (t.outcome == HTTP_FAILED) {
 			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
 				  t.error);

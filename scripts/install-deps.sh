@@ -16,6 +16,10 @@ packages=(
     # tests: OCI base-image fixtures (tests/image.sh): umoci writes and unpacks OCI layouts,
     # skopeo converts them to docker-archive tars and resolves multi-arch indexes
     umoci skopeo
+    # tests: real OCI registries (tests/registry.sh): the CNCF distribution registry 2.8,
+    # htpasswd -B (bcrypt, the only hash its htpasswd auth takes), and python3-jwt +
+    # python3-cryptography for the RS256 token server (tests/tools/tokenserver.py)
+    docker-registry apache2-utils python3-jwt python3-cryptography
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()
@@ -28,3 +32,12 @@ if [[ $(id -u) -eq 0 ]]; then as_root=(); elif command -v sudo >/dev/null; then 
 fi
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
 "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+# docker-registry's postinst enables and (where services can start) starts a system registry
+# on :5000, all interfaces. Tests run their own on free 127.0.0.1 ports; keep that one off.
+if [[ " ${missing[*]} " == *" docker-registry "* ]]; then
+    if [[ -d /run/systemd/system ]]; then
+        "${as_root[@]}" systemctl disable --now docker-registry.service || true
+    elif [[ -x /etc/init.d/docker-registry ]]; then
+        "${as_root[@]}" /etc/init.d/docker-registry stop || true
+    fi
+fi

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# factory against real registries (Debian's docker-registry): pull a base pushed by skopeo,
+# build --push, read back with skopeo; no blob uploaded twice; mounts from the base's
+# repository; TLS with a test CA and htpasswd or token auth; clear errors for a wrong
+# password, an unknown CA and a registry that is down; no secret in any output.
+set -euo pipefail
+. "${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}/lib.sh"
+. "$TESTS_DIR/image.sh"
+. "$TESTS_DIR/registry.sh"
+t_need_factory
+
+tmp=$(t_tmpdir)
+image_build_base "$tmp/base" python
+registry_start plain
+registry_push_base plain "$tmp/base" 1.19.2 flink/base
+BASE_DIGEST=$REGISTRY_PUSHED_DIGEST
+
+config() { # FILE REGISTRY_YAML
+    cat > "$1" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+cache: {dir: $tmp/cache}
+registries:
+$2
+YAML
+}
+recipe() { # DIR NAME BASE REGISTRY [FILE_CONTENT]
+    mkdir -p "$1/jobs"
+    printf 'print("job")\n' > "$1/jobs/main.py"
+    printf '%s\n' "${5:-shared}" > "$1/app.conf"
+    cat > "$1/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: $2}
+flink: {version: 1.19.2, image: "$3"}
+image:
+  registry: "$4"
+  repository: team/$2
+  tags: ["1.0", "stable"]
+  files:
+    - {source: app.conf, destination: /opt/flink/conf-extra/app.conf}
+python: {scripts: [jobs/main.py]}
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+}
+mapfile -t PLAIN_FLAGS < <(registry_skopeo_flags plain)
+
+config "$tmp/plain.yaml" "  - {host: \"$PLAIN_HOST\", insecure: true, credentials: none}"
+t_check "pull: a base from the registry into the cache" "$FACTORY" pull --config "$tmp/plain.yaml" "$PLAIN_HOST/flink/base:1.19.2"
+
+recipe "$tmp/a" app-a "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST"
+mark=$(registry_log_mark plain)
+rc=0; "$FACTORY" build --push --config "$tmp/plain.yaml" -o "$tmp/out" "$tmp/a/recipe.yaml" > "$tmp/push1" 2>&1 || rc=$?
+digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out/app-a/build.json" 2>/dev/null || true)
+if [[ $rc -eq 0 ]] && grep -q "pushed $PLAIN_HOST/team/app-a@$digest" "$tmp/push1"; then t_ok "build --push: pushed by digest"; else t_fail "build --push: pushed by digest" "$(cat "$tmp/push1")"; fi
+got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-a:1.0" 2>&1 || true)
+[[ $got == "$digest" ]] && t_ok "skopeo inspect reads back the digest factory reported" || t_fail "skopeo inspect reads back the digest factory reported" "$got vs $digest"
+got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-a:stable" 2>&1 || true)
+[[ $got == "$digest" ]] && t_ok "every tag points at the manifest" || t_fail "every tag points at the manifest" "$got"
+t_check "skopeo copy docker:// -> oci: keeps the digests" sh -c '
+    skopeo copy --src-tls-verify=false "docker://$1/team/app-a:1.0" "oci:$2/copy:1.0" >/dev/null &&
+    [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"manifests\"][0][\"digest\"])" "$2/copy/index.json")" = "$3" ]' _ "$PLAIN_HOST" "$tmp" "$digest"
+mounts=$(registry_count plain mounts team/app-a "$mark")
+[[ $mounts -ge 3 ]] && t_ok "the base layers were mounted from flink/base, not uploaded" || t_fail "the base layers were mounted from flink/base, not uploaded" "$mounts mounts"
+t_check "FlinkDeployment runs the image by digest" grep -q "image: $PLAIN_HOST/team/app-a@$digest" "$tmp/out/app-a/manifests/flinkdeployment.yaml"
+t_check "pushed.json records the references" grep -q "$PLAIN_HOST/team/app-a:stable" "$tmp/out/app-a/pushed.json"
+
+# Pushing the same image again uploads nothing and changes no manifest byte.
+cp "$tmp/out/app-a/manifests/flinkdeployment.yaml" "$tmp/fd.before"
+mark=$(registry_log_mark plain)
+"$FACTORY" push --config "$tmp/plain.yaml" "$tmp/out/app-a" > "$tmp/push2" 2>&1
+if [[ $(registry_count plain uploads "" "$mark") -eq 0 && $(registry_count plain upload-starts "" "$mark") -eq 0 ]] && grep -q '0 blobs uploaded, 0 mounted' "$tmp/push2"; then
+    t_ok "second push: zero blob uploads"
+else
+    t_fail "second push: zero blob uploads" "$(cat "$tmp/push2"); uploads $(registry_count plain uploads "" "$mark")"
+fi
+t_check "second push: manifests unchanged" cmp "$tmp/fd.before" "$tmp/out/app-a/manifests/flinkdeployment.yaml"
+
+# A second app sharing the base uploads only its own layers.
+recipe "$tmp/b" app-b "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST" "other content"
+mark=$(registry_log_mark plain)
+"$FACTORY" build --push --config "$tmp/plain.yaml" -o "$tmp/out" "$tmp/b/recipe.yaml" > "$tmp/push3" 2>&1 || true
+uploads=$(registry_count plain uploads team/app-b "$mark")
+[[ $uploads -eq 2 ]] && t_ok "second app: only its own layer and config uploaded" || t_fail "second app: only its own layer and config uploaded" "$uploads uploads: $(cat "$tmp/push3")"
+
+# TLS with a test CA and htpasswd auth; credentials from the environment.
+registry_start secure --tls --auth
+registry_push_base secure "$tmp/base" 1.19.2 flink/base
+config "$tmp/secure.yaml" "  - {host: \"$SECURE_HOST\", ca: \"$SECURE_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
+recipe "$tmp/c" app-c "$SECURE_HOST/flink/base:1.19.2" "$SECURE_HOST"
+export REG_USER=$SECURE_USER REG_PASS=$SECURE_PASSWORD
+rc=0; "$FACTORY" build --push --config "$tmp/secure.yaml" -o "$tmp/out" "$tmp/c/recipe.yaml" > "$tmp/push4" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && t_ok "TLS + basic auth: pull base, push image" || t_fail "TLS + basic auth: pull base, push image" "$(cat "$tmp/push4")"
+mapfile -t SECURE_FLAGS < <(registry_skopeo_flags secure)
+t_check "TLS: skopeo reads the pushed image" skopeo inspect "${SECURE_FLAGS[@]}" "docker://$SECURE_HOST/team/app-c:1.0"
+
+export REG_PASS=wrong-password-value
+rc=0; "$FACTORY" push --config "$tmp/secure.yaml" "$tmp/out/app-c" > "$tmp/err1" 2>&1 || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "registry $SECURE_HOST, repository team/app-c: .*HTTP 401: unauthorized; check the credentials" "$tmp/err1"; then
+    t_ok "wrong password: says which registry, repository, operation and status"
+else
+    t_fail "wrong password: says which registry, repository, operation and status" "$(cat "$tmp/err1")"
+fi
+config "$tmp/noca.yaml" "  - {host: \"$SECURE_HOST\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
+export REG_PASS=$SECURE_PASSWORD
+rc=0; "$FACTORY" push --config "$tmp/noca.yaml" "$tmp/out/app-c" > "$tmp/err2" 2>&1 || rc=$?
+if [[ $rc -eq 1 ]] && grep -qi "registry $SECURE_HOST: .*certificate" "$tmp/err2"; then t_ok "unknown CA: refused with a TLS error"; else t_fail "unknown CA: refused with a TLS error" "$(cat "$tmp/err2")"; fi
+
+if [[ -n ${REGISTRY_TOKEN_AVAILABLE:-yes} ]] && registry_start tok --tls --token 2>/dev/null; then
+    registry_push_base tok "$tmp/base" 1.19.2 flink/base
+    config "$tmp/tok.yaml" "  - {host: \"$TOK_HOST\", ca: \"$TOK_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
+    recipe "$tmp/d" app-d "$TOK_HOST/flink/base:1.19.2" "$TOK_HOST"
+    rc=0; "$FACTORY" build --push --config "$tmp/tok.yaml" -o "$tmp/out" "$tmp/d/recipe.yaml" > "$tmp/push5" 2>&1 || rc=$?
+    [[ $rc -eq 0 ]] && t_ok "Bearer token flow: pull and push" || t_fail "Bearer token flow: pull and push" "$(cat "$tmp/push5")"
+fi
+
+harness_stop plain
+rc=0; "$FACTORY" push --config "$tmp/plain.yaml" "$tmp/out/app-a" > "$tmp/err3" 2>&1 || rc=$?
+if [[ $rc -eq 1 ]] && grep -q "registry $PLAIN_HOST: .*Couldn't connect" "$tmp/err3"; then t_ok "registry down: a clear connection error"; else t_fail "registry down: a clear connection error" "$(cat "$tmp/err3")"; fi
+
+leaks=$(grep -rl -e "$SECURE_PASSWORD" -e wrong-password-value "$tmp/out" "$tmp"/push* "$tmp"/err* 2>/dev/null || true)
+[[ -z $leaks ]] && t_ok "secrets: no password in any output or bundle file" || t_fail "secrets: no password in any output or bundle file" "$leaks"
+exit 0
