@@ -31,17 +31,24 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
 int http_engine_new(struct http_engine **out, int parallel, int max_attempts, struct error *err)
 {
 	struct http_engine *e = calloc(1, sizeof(*e));
 
 	*out = NULL;
+	(void)err;
 	if (!e)
 		abort();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		free(e);
-		return error_set(err, ERROR_INTERNAL, "cannot initialise libcurl");
-	}
 	e->multi = curl_multi_init();
 	e->share = curl_share_init();
 	if (!e->multi || !e->share)
@@ -66,7 +73,6 @@ void http_engine_free(struct http_engine *e)
 	curl_share_cleanup(e->share);
 	free(e->queue);
 	free(e);
-	curl_global_cleanup();
 }
 
 const struct http_stats *http_engine_stats(const struct http_engine *e)

@@ -85,6 +85,10 @@ struct http_stats {
 
 struct http_engine;
 
+/* libcurl's process-wide setup: once, from main, before any thread starts. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
 /* `parallel`: transfers running at once. `max_attempts`: per transfer, including the first. */
 int http_engine_new(struct http_engine **out, int parallel, int max_attempts, struct error *err);
 void http_engine_free(struct http_engine *engine);

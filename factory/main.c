@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "http.h"
 
 #ifndef FACTORY_VERSION
 #define FACTORY_VERSION "0.1.0"
@@ -48,9 +49,18 @@ int main(int argc, char **argv)
 		printf("factory %s\n", FACTORY_VERSION);
 		return EXIT_OK;
 	}
-	for (const struct command *c = commands; c->name; c++)
-		if (strcmp(argv[1], c->name) == 0)
-			return c->run(argc - 1, argv + 1);
+	for (const struct command *c = commands; c->name; c++) {
+		int status;
+		if (strcmp(argv[1], c->name) != 0)
+			continue;
+		if (http_global_init() < 0) {
+			fprintf(stderr, "factory: error: cannot initialise libcurl\n");
+			return EXIT_FAILED;
+		}
+		status = c->run(argc - 1, argv + 1);
+		http_global_cleanup();
+		return status;
+	}
 	fprintf(stderr, "factory: '%s' is not a command\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

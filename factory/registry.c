@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ struct registry {
 	size_t token_count;
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
+	pthread_mutex_t lock; /* blobs are pushed from several threads: guards the fields above */
 };
 
 /* ---- references --------------------------------------------------------------------------- */
@@ -284,6 +286,7 @@ int registry_open(struct registry **out, const struct config *config, const char
 	insecure = reg->settings && reg->settings->insecure;
 	reg->may_downgrade = !insecure && is_local(host) && !reg->ca_file;
 	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
+	pthread_mutex_init(&reg->lock, NULL);
 	(void)err;
 	*out = reg;
 	return 0;
@@ -307,6 +310,7 @@ void registry_close(struct registry *reg)
 	free(reg->api_host);
 	free(reg->base_url);
 	free(reg->ca_file);
+	pthread_mutex_destroy(&reg->lock);
 	free(reg);
 }
 
@@ -499,11 +503,15 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.ca_file = reg->ca_file;
 		t.callbacks = &body_callbacks;
 		t.user = rq->body ? rq->body : &scratch;
+		pthread_mutex_lock(&reg->lock);
+		/* Tokens and credentials are never freed while the registry is open: pointers to
+		 * them stay valid after unlocking. */
 		t.token = rq->scope ? cached_token(reg, rq->scope) : NULL;
 		if (!t.token && reg->use_basic) {
 			t.username = reg->username;
 			t.password = reg->password;
 		}
+		pthread_mutex_unlock(&reg->lock);
 		rc = run(&t, err);
 		free(scratch.data);
 		if (rc) {
@@ -511,6 +519,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
+		pthread_mutex_lock(&reg->lock);
 		if (t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR && reg->may_downgrade &&
 		    strncmp(rq->url, "https://", 8) == 0) {
 			/* A local registry answering TLS with plain HTTP: use HTTP from now on. */
@@ -521,10 +530,12 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			free(reg->base_url);
 			reg->base_url = xasprintf("http://%s", reg->api_host);
 			reg->may_downgrade = false;
+			pthread_mutex_unlock(&reg->lock);
 			attempt--;
 			continue;
 		}
 		reg->may_downgrade = false; /* the scheme works: keep it */
+		pthread_mutex_unlock(&reg->lock);
 		if (t.outcome == HTTP_FAILED) {
 			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
 				  t.error);
@@ -543,20 +554,26 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			free(challenge);
 			return 0;
 		}
+		pthread_mutex_lock(&reg->lock);
 		if (!reg->credentials_loaded)
 			load_credentials(reg);
 		if (strncasecmp(challenge, "Bearer", 6) == 0) {
 			char *scope = challenge_param(challenge, "scope");
-			rc = fetch_token(reg, challenge, rq->scope ? rq->scope : (scope ? scope : ""), err);
+			const char *wanted = rq->scope ? rq->scope : (scope ? scope : "");
+			/* Another thread may have fetched it meanwhile. */
+			rc = cached_token(reg, wanted) ? 0 : fetch_token(reg, challenge, wanted, err);
 			free(scope);
 			free(challenge);
+			pthread_mutex_unlock(&reg->lock);
 			if (rc)
 				return -1;
 		} else {
+			bool give_up = !reg->username || (reg->use_basic && attempt > 0);
 			free(challenge);
-			if (!reg->username || reg->use_basic)
-				return 0; /* nothing more to offer: the caller reports the 401 */
 			reg->use_basic = true;
+			pthread_mutex_unlock(&reg->lock);
+			if (give_up)
+				return 0; /* nothing more to offer: the caller reports the 401 */
 		}
 	}
 	return 0;
@@ -804,6 +821,55 @@ static int put_manifest(struct registry *reg, const char *repository, const char
 	return rc;
 }
 
+#define PUSH_THREADS 4
+
+struct push_job {
+	struct registry *reg;
+	const char *repository;
+	const char *blob_dir;
+	const char *mount_from;
+	const char **digests;
+	long long *sizes;
+	size_t count;
+	size_t next;
+	struct registry_push_stats stats;
+	struct error err;
+	bool failed;
+	pthread_mutex_t lock;
+};
+
+static void *push_worker(void *arg)
+{
+	struct push_job *job = arg;
+
+	for (;;) {
+		struct registry_push_stats mine = {0};
+		struct error err = {0};
+		size_t i;
+		int rc;
+
+		pthread_mutex_lock(&job->lock);
+		i = job->next++;
+		if (job->failed || i >= job->count) {
+			pthread_mutex_unlock(&job->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&job->lock);
+		/* The config is never in the base's repository: no point asking to mount it. */
+		rc = push_blob(job->reg, job->repository, job->blob_dir, job->digests[i], job->sizes[i],
+			       i == 0 ? NULL : job->mount_from, &mine, &err);
+		pthread_mutex_lock(&job->lock);
+		job->stats.uploaded += mine.uploaded;
+		job->stats.mounted += mine.mounted;
+		job->stats.existing += mine.existing;
+		if (rc && !job->failed) {
+			job->failed = true;
+			job->err = err;
+		}
+		pthread_mutex_unlock(&job->lock);
+	}
+}
+
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
 		  const char *const *tags, size_t tag_count, const char *mount_from, struct registry_push_stats *stats,
 		  struct error *err)
@@ -823,19 +889,49 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 		error_set(err, ERROR_INVALID, "%s is not an image manifest", path);
 		goto out;
 	}
-	/* Config and layers first, so the manifest never refers to a missing blob. */
-	if (push_blob(reg, repository, blob_dir, json_string_value(json_object_get(json_object_get(m, "config"), "digest")),
-		      json_integer_value(json_object_get(json_object_get(m, "config"), "size")), NULL, stats, err))
-		goto out;
-	json_array_foreach(json_object_get(m, "layers"), i, l) {
-		const char *d = json_string_value(json_object_get(l, "digest"));
-		if (!d || !oci_digest_valid(d)) {
-			error_set(err, ERROR_INVALID, "malformed layer in %s", path);
+	/* Config and layers first, several at once, so the manifest never refers to a missing
+	 * blob. */
+	{
+		json_t *layers = json_object_get(m, "layers"), *cfg = json_object_get(m, "config");
+		size_t n = json_array_size(layers) + 1, threads = n < PUSH_THREADS ? n : PUSH_THREADS;
+		struct push_job job = {.reg = reg, .repository = repository, .blob_dir = blob_dir, .mount_from = mount_from};
+		pthread_t tids[PUSH_THREADS];
+
+		job.digests = calloc(n, sizeof(*job.digests));
+		job.sizes = calloc(n, sizeof(*job.sizes));
+		if (!job.digests || !job.sizes)
+			abort();
+		job.digests[0] = json_string_value(json_object_get(cfg, "digest"));
+		job.sizes[0] = json_integer_value(json_object_get(cfg, "size"));
+		job.count = 1;
+		json_array_foreach(layers, i, l) {
+			job.digests[job.count] = json_string_value(json_object_get(l, "digest"));
+			job.sizes[job.count++] = json_integer_value(json_object_get(l, "size"));
+		}
+		for (i = 0; i < job.count; i++)
+			if (!job.digests[i] || !oci_digest_valid(job.digests[i])) {
+				free(job.digests);
+				free(job.sizes);
+				error_set(err, ERROR_INVALID, "malformed descriptor in %s", path);
+				goto out;
+			}
+		pthread_mutex_init(&job.lock, NULL);
+		for (i = 0; i < threads; i++)
+			if (pthread_create(&tids[i], NULL, push_worker, &job) != 0)
+				break;
+		threads = i;
+		if (threads == 0)
+			push_worker(&job);
+		for (i = 0; i < threads; i++)
+			pthread_join(tids[i], NULL);
+		pthread_mutex_destroy(&job.lock);
+		free(job.digests);
+		free(job.sizes);
+		*stats = job.stats;
+		if (job.failed) {
+			*err = job.err;
 			goto out;
 		}
-		if (push_blob(reg, repository, blob_dir, d, json_integer_value(json_object_get(l, "size")), mount_from, stats,
-			      err))
-			goto out;
 	}
 	/* By digest first: a tag then points at a manifest that is already complete. */
 	if (put_manifest(reg, repository, manifest_digest, media, data, size, err))
