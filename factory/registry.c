@@ -197,8 +197,8 @@ static int from_auth_file(const char *path, const char *host, char **user, char 
 			if (colon) {
 				*colon = '\0';
 				*user = xstrdup((char *)decoded);
+				/* EVP_DecodeBlock pads the output with NULs; the copy stops at the first */
 				*pass = xstrdup(colon + 1);
-				/* base64 padding can leave NULs: trim them from the password */
 				rc = 0;
 			}
 			explicit_bzero(decoded, sizeof(decoded));

@@ -107,6 +107,24 @@ export REG_PASS=$SECURE_PASSWORD
 rc=0; "$FACTORY" push --config "$tmp/noca.yaml" "$tmp/out/app-c" > "$tmp/err2" 2>&1 || rc=$?
 if [[ $rc -eq 1 ]] && grep -qi "registry $SECURE_HOST: .*certificate" "$tmp/err2"; then t_ok "unknown CA: refused with a TLS error"; else t_fail "unknown CA: refused with a TLS error" "$(cat "$tmp/err2")"; fi
 
+# Credentials from docker's config.json: "auths" (base64 user:password), then a credential
+# helper named in "credHelpers".
+config "$tmp/docker.yaml" "  - {host: \"$SECURE_HOST\", ca: \"$SECURE_CA\"}"
+mkdir -p "$tmp/dockercfg" "$tmp/bin"
+printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$SECURE_HOST" "$(printf '%s:%s' "$SECURE_USER" "$SECURE_PASSWORD" | base64 -w0)" > "$tmp/dockercfg/config.json"
+rc=0; DOCKER_CONFIG=$tmp/dockercfg HOME=$tmp "$FACTORY" push --config "$tmp/docker.yaml" "$tmp/out/app-c" > "$tmp/push6" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && t_ok "credentials from docker config.json auths" || t_fail "credentials from docker config.json auths" "$(cat "$tmp/push6")"
+cat > "$tmp/bin/docker-credential-factorytest" <<SH
+#!/bin/sh
+read host
+[ "\$host" = "$SECURE_HOST" ] || exit 1
+printf '{"ServerURL":"%s","Username":"%s","Secret":"%s"}' "\$host" "$SECURE_USER" "$SECURE_PASSWORD"
+SH
+chmod +x "$tmp/bin/docker-credential-factorytest"
+printf '{"credHelpers": {"%s": "factorytest"}}\n' "$SECURE_HOST" > "$tmp/dockercfg/config.json"
+rc=0; PATH=$tmp/bin:$PATH DOCKER_CONFIG=$tmp/dockercfg HOME=$tmp "$FACTORY" push --config "$tmp/docker.yaml" "$tmp/out/app-c" > "$tmp/push7" 2>&1 || rc=$?
+[[ $rc -eq 0 ]] && t_ok "credentials from a docker credential helper" || t_fail "credentials from a docker credential helper" "$(cat "$tmp/push7")"
+
 if [[ -n ${REGISTRY_TOKEN_AVAILABLE:-yes} ]] && registry_start tok --tls --token 2>/dev/null; then
     registry_push_base tok "$tmp/base" 1.19.2 flink/base
     config "$tmp/tok.yaml" "  - {host: \"$TOK_HOST\", ca: \"$TOK_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
