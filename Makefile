@@ -58,7 +58,8 @@ test: $(BUILD)/factory-san $(BUILD)/unit-san | deps
 
 demo: bin/factory
 	@for r in recipes/*.yaml; do bin/factory render "$$r" || exit 1; done
-	@echo "bundles written under out/"
+	@echo "example bundles written under out/"
+	scripts/demo.sh
 
 FUZZ_SECONDS ?= 60
 $(BUILD)/fuzz-recipe: $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(HDRS) | deps
