@@ -10,38 +10,39 @@
 #include "http.h"
 #include "util.h"
 
-struct memory_sink {
-	char *data;
-	size_t size, max;
-};
-
-static int memory_start(struct http_transfer *t, bool resumed)
+static int body_start(struct http_transfer *t, bool resumed)
 {
-	struct memory_sink *m = t->user;
-	(void)resumed;
-	m->size = 0;
+	struct download_body *b = t->user;
+
+	if (b->writer)
+		return !resumed && b->writer->size > 0 ? cache_writer_reset(b->writer, b->err) : 0;
+	b->size = 0;
 	return 0;
 }
 
-static int memory_data(struct http_transfer *t, const void *data, size_t size)
+static int body_data(struct http_transfer *t, const void *data, size_t size)
 {
-	struct memory_sink *m = t->user;
+	struct download_body *b = t->user;
 
-	if (m->size + size > m->max)
+	if (b->writer)
+		return cache_writer_write(b->writer, data, size, b->err);
+	if (b->size + size > b->max)
 		return -1;
-	m->data = realloc(m->data, m->size + size + 1);
-	if (!m->data)
+	b->data = realloc(b->data, b->size + size + 1);
+	if (!b->data)
 		abort();
-	memcpy(m->data + m->size, data, size);
-	m->size += size;
-	m->data[m->size] = '\0';
+	memcpy(b->data + b->size, data, size);
+	b->size += size;
+	b->data[b->size] = '\0';
 	return 0;
 }
 
-static void done(struct http_transfer *t)
+static void body_done(struct http_transfer *t)
 {
 	(void)t;
 }
+
+const struct http_callbacks download_body_callbacks = {body_start, body_data, body_done};
 
 static int run_one(struct http_transfer *t, struct error *err)
 {
@@ -64,9 +65,8 @@ static int run_one(struct http_transfer *t, struct error *err)
 
 int download_to_memory(const char *url, size_t max, char **data, size_t *size, struct error *err)
 {
-	static const struct http_callbacks callbacks = {memory_start, memory_data, done};
-	struct memory_sink m = {.max = max};
-	struct http_transfer t = {.url = (char *)url, .callbacks = &callbacks, .user = &m};
+	struct download_body m = {.max = max, .err = err};
+	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &m};
 
 	*data = NULL;
 	*size = 0;
@@ -77,23 +77,6 @@ int download_to_memory(const char *url, size_t max, char **data, size_t *size, s
 	*data = m.data ? m.data : xstrdup("");
 	*size = m.size;
 	return 0;
-}
-
-struct cache_sink {
-	struct cache_writer *writer;
-	struct error *err;
-};
-
-static int cache_start(struct http_transfer *t, bool resumed)
-{
-	struct cache_sink *s = t->user;
-	return !resumed && s->writer->size > 0 ? cache_writer_reset(s->writer, s->err) : 0;
-}
-
-static int cache_data(struct http_transfer *t, const void *data, size_t size)
-{
-	struct cache_sink *s = t->user;
-	return cache_writer_write(s->writer, data, size, s->err);
 }
 
 static int commit_pinned(struct cache_writer *w, const char *what, const char *const *pins, size_t count,
@@ -113,10 +96,10 @@ static int commit_pinned(struct cache_writer *w, const char *what, const char *c
 int download_to_cache(const char *url, struct cache *cache, const char *const *pins, size_t count,
 		      char sha256_out[65], struct error *err)
 {
-	static const struct http_callbacks callbacks = {cache_start, cache_data, done};
 	struct cache_writer w;
-	struct cache_sink sink = {&w, err};
-	struct http_transfer t = {.url = (char *)url, .callbacks = &callbacks, .user = &sink, .resumable = true};
+	struct download_body sink = {.writer = &w, .err = err};
+	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &sink,
+				  .resumable = true};
 	int rc;
 
 	if (cache_writer_begin(&w, cache, err) < 0)

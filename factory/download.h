@@ -7,6 +7,18 @@
 
 #include "cache.h"
 #include "error.h"
+#include "http.h"
+
+/* A response body kept in memory (up to `max` bytes) or, with `writer`, streamed into the
+ * cache; restarts from zero when a retry is not a resumption. For http transfers' `user`. */
+struct download_body {
+	char *data;
+	size_t size, max;
+	struct cache_writer *writer;
+	struct error *err;
+};
+
+extern const struct http_callbacks download_body_callbacks;
 
 int download_to_memory(const char *url, size_t max, char **data, size_t *size, struct error *err);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "digest.h"
+#include "download.h"
 #include "fsutil.h"
 #include "http.h"
 #include "util.h"
@@ -316,46 +317,6 @@ void registry_close(struct registry *reg)
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-struct body {
-	char *data;
-	size_t size, max;
-	struct cache_writer *writer; /* stream to the cache instead of memory */
-	struct error *err;
-};
-
-static int body_start(struct http_transfer *t, bool resumed)
-{
-	struct body *b = t->user;
-	if (b->writer)
-		return !resumed && b->writer->size > 0 ? cache_writer_reset(b->writer, b->err) : 0;
-	b->size = 0;
-	return 0;
-}
-
-static int body_data(struct http_transfer *t, const void *data, size_t size)
-{
-	struct body *b = t->user;
-
-	if (b->writer)
-		return cache_writer_write(b->writer, data, size, b->err);
-	if (b->size + size > b->max)
-		return -1;
-	b->data = realloc(b->data, b->size + size + 1);
-	if (!b->data)
-		abort();
-	memcpy(b->data + b->size, data, size);
-	b->size += size;
-	b->data[b->size] = '\0';
-	return 0;
-}
-
-static void body_done(struct http_transfer *t)
-{
-	(void)t;
-}
-
-static const struct http_callbacks body_callbacks = {body_start, body_data, body_done};
-
 /* Extracts key="value" from a WWW-Authenticate challenge. */
 static char *challenge_param(const char *challenge, const char *key)
 {
@@ -397,7 +358,7 @@ static int fetch_token(struct registry *reg, const char *challenge, const char *
 {
 	char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service");
 	char *url = NULL, *esc_service = NULL, *esc_scope = NULL;
-	struct body b = {.max = 1 << 20, .err = err};
+	struct download_body b = {.max = 1 << 20, .err = err};
 	struct http_transfer t = {0};
 	json_t *j = NULL;
 	const char *token;
@@ -418,7 +379,7 @@ static int fetch_token(struct registry *reg, const char *challenge, const char *
 	t.username = reg->username;
 	t.password = reg->password;
 	t.ca_file = reg->ca_file;
-	t.callbacks = &body_callbacks;
+	t.callbacks = &download_body_callbacks;
 	t.user = &b;
 	if (run(&t, err))
 		goto out;
@@ -466,7 +427,7 @@ struct request {
 	const void *upload_data;
 	size_t upload_size;
 	bool head;
-	struct body *body;
+	struct download_body *body;
 	/* results */
 	long status;
 	char *location;
@@ -489,7 +450,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct http_transfer t = {0};
-		struct body scratch = {.max = 1 << 20, .err = err};
+		struct download_body scratch = {.max = 1 << 20, .err = err};
 		char *challenge;
 		int rc;
 
@@ -501,7 +462,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.upload_size = rq->upload_size;
 		t.head = rq->head;
 		t.ca_file = reg->ca_file;
-		t.callbacks = &body_callbacks;
+		t.callbacks = &download_body_callbacks;
 		t.user = rq->body ? rq->body : &scratch;
 		pthread_mutex_lock(&reg->lock);
 		/* Tokens and credentials are never freed while the registry is open: pointers to
@@ -604,7 +565,7 @@ static int get_blob(struct registry *reg, const char *repository, const char *di
 		    struct error *err)
 {
 	struct cache_writer w;
-	struct body b = {.writer = &w, .err = err};
+	struct download_body b = {.writer = &w, .err = err};
 	struct request rq = {0};
 	char *scope = xasprintf("repository:%s:pull", repository);
 	int rc = -1;
@@ -645,7 +606,7 @@ static int pull_import(void *ctx, const char *digest, struct error *err)
 static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
 			char digest_out[72], char **media_type, struct error *err)
 {
-	struct body b = {.max = MANIFEST_MAX, .err = err};
+	struct download_body b = {.max = MANIFEST_MAX, .err = err};
 	struct request rq = {0};
 	struct oci_descriptor desc = {0};
 	char *scope = xasprintf("repository:%s:pull", repository);
