@@ -45,7 +45,7 @@ struct registry {
 	size_t token_count;
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
-	pthread_mutex_t lock; /* blobs are pushed from several threads: guards the fields above */
+	pthread_mutex_t lock; /* blobs are pushed from several threads: guards tokens and credentials */
 };
 
 /* ---- references --------------------------------------------------------------------------- */
@@ -331,17 +331,46 @@ static char *challenge_param(const char *challenge, const char *key)
 	return NULL;
 }
 
-static int run(struct http_transfer *t, struct error *err)
+static int run_attempts(struct http_transfer *t, int attempts, struct error *err)
 {
 	struct http_engine *engine = NULL;
 	int rc;
 
-	if (http_engine_new(&engine, 1, 5, err))
+	if (http_engine_new(&engine, 1, attempts, err))
 		return -1;
 	http_engine_add(engine, t);
 	rc = http_engine_run(engine, NULL, NULL, err);
 	http_engine_free(engine);
 	return rc;
+}
+
+static int run(struct http_transfer *t, struct error *err)
+{
+	return run_attempts(t, 5, err);
+}
+
+/* A local registry without a configured CA: find out once, before any parallel work,
+ * whether it speaks TLS (a handshake that fails outright means plain HTTP). */
+static void settle_scheme(struct registry *reg)
+{
+	struct download_body b = {.max = 1 << 16};
+	struct http_transfer t = {0};
+	struct error ignored = {0};
+
+	if (!reg->may_downgrade)
+		return;
+	reg->may_downgrade = false;
+	t.url = xasprintf("%s/v2/", reg->base_url);
+	t.callbacks = &download_body_callbacks;
+	t.user = &b;
+	b.err = &ignored;
+	if (run_attempts(&t, 1, &ignored) == 0 && t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR) {
+		free(reg->base_url);
+		reg->base_url = xasprintf("http://%s", reg->api_host);
+	}
+	http_transfer_cleanup(&t);
+	free(t.url);
+	free(b.data);
 }
 
 static const char *cached_token(struct registry *reg, const char *scope)
@@ -480,23 +509,6 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
-		pthread_mutex_lock(&reg->lock);
-		if (t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR && reg->may_downgrade &&
-		    strncmp(rq->url, "https://", 8) == 0) {
-			/* A local registry answering TLS with plain HTTP: use HTTP from now on. */
-			char *url = xasprintf("http://%s", rq->url + 8);
-			http_transfer_cleanup(&t);
-			free(rq->url);
-			rq->url = url;
-			free(reg->base_url);
-			reg->base_url = xasprintf("http://%s", reg->api_host);
-			reg->may_downgrade = false;
-			pthread_mutex_unlock(&reg->lock);
-			attempt--;
-			continue;
-		}
-		reg->may_downgrade = false; /* the scheme works: keep it */
-		pthread_mutex_unlock(&reg->lock);
 		if (t.outcome == HTTP_FAILED) {
 			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
 				  t.error);
@@ -653,6 +665,7 @@ int registry_pull(struct registry *reg, const struct registry_ref *ref, const ch
 	int rc = -1;
 
 	memset(image, 0, sizeof(*image));
+	settle_scheme(reg);
 	if (get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag, cache, digest, &media, err))
 		goto out;
 	if (strcmp(media, OCI_MEDIA_INDEX) == 0 || strcmp(media, DOCKER_MEDIA_LIST) == 0) {
@@ -842,6 +855,7 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 	int rc = -1;
 
 	memset(stats, 0, sizeof(*stats));
+	settle_scheme(reg);
 	if (fs_read_file(path, MANIFEST_MAX, &data, &size, err))
 		goto out;
 	m = json_loadb(data, size, 0, NULL);

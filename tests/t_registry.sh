@@ -48,6 +48,9 @@ mapfile -t PLAIN_FLAGS < <(registry_skopeo_flags plain)
 
 config "$tmp/plain.yaml" "  - {host: \"$PLAIN_HOST\", insecure: true, credentials: none}"
 t_check "pull: a base from the registry into the cache" "$FACTORY" pull --config "$tmp/plain.yaml" "$PLAIN_HOST/flink/base:1.19.2"
+config "$tmp/local.yaml" "  - {host: \"$PLAIN_HOST\", credentials: none}"
+t_check "local registry without TLS, not marked insecure: found out and used over HTTP" \
+    "$FACTORY" pull --config "$tmp/local.yaml" "$PLAIN_HOST/flink/base:1.19.2"
 
 recipe "$tmp/a" app-a "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST"
 mark=$(registry_log_mark plain)
@@ -69,7 +72,7 @@ t_check "pushed.json records the references" grep -q "$PLAIN_HOST/team/app-a:sta
 # Pushing the same image again uploads nothing and changes no manifest byte.
 cp "$tmp/out/app-a/manifests/flinkdeployment.yaml" "$tmp/fd.before"
 mark=$(registry_log_mark plain)
-"$FACTORY" push --config "$tmp/plain.yaml" "$tmp/out/app-a" > "$tmp/push2" 2>&1
+"$FACTORY" push --config "$tmp/local.yaml" "$tmp/out/app-a" > "$tmp/push2" 2>&1
 if [[ $(registry_count plain uploads "" "$mark") -eq 0 && $(registry_count plain upload-starts "" "$mark") -eq 0 ]] && grep -q '0 blobs uploaded, 0 mounted' "$tmp/push2"; then
     t_ok "second push: zero blob uploads"
 else
