@@ -80,6 +80,7 @@ $(BUILD)/layer-bench: $(OBJS) tests/bench/layer_bench.c | deps
 bench: bin/factory $(BUILD)/layer-bench
 	tests/bench/fetch_vs_maven.sh
 	tests/bench/image_vs_tools.sh
+	tests/bench/push_vs_skopeo.sh
 
 clean:
 	rm -rf $(BUILD) bin
