@@ -99,7 +99,8 @@ static int resolve_layout(struct base_image *base, const char *path, const char 
 	for (int depth = 0;; depth++) {
 		const char *media = json_string_value(json_object_get(chosen, "mediaType"));
 		const json_t *found = NULL;
-		snprintf(digest, sizeof(digest), "%s", json_string_value(json_object_get(chosen, "digest")) ?: "");
+		const char *d = json_string_value(json_object_get(chosen, "digest"));
+		snprintf(digest, sizeof(digest), "%s", d ? d : "");
 		if (layout_import(&ctx, digest, err))
 			goto out;
 		if (!media || (strcmp(media, OCI_MEDIA_INDEX) != 0 && strcmp(media, DOCKER_MEDIA_LIST) != 0))

@@ -12,6 +12,12 @@
 
 #define JSON_MAX (4 * 1024 * 1024)
 
+static const char *text_or(const json_t *value, const char *fallback)
+{
+	const char *s = json_string_value(value);
+	return s ? s : fallback;
+}
+
 static json_t *load_json(const char *dir, const char *digest, struct error *err)
 {
 	char *path, *data = NULL;
@@ -100,9 +106,8 @@ int cmd_inspect(int argc, char **argv)
 	printf("image     %s%s%s\n", manifest_digest, tag ? "  tag " : "", tag ? tag : "");
 	printf("config    %s  %s/%s  created %s\n",
 	       json_string_value(json_object_get(json_object_get(manifest, "config"), "digest")),
-	       json_string_value(json_object_get(config, "os")) ?: "?",
-	       json_string_value(json_object_get(config, "architecture")) ?: "?",
-	       json_string_value(json_object_get(config, "created")) ?: "?");
+	       text_or(json_object_get(config, "os"), "?"), text_or(json_object_get(config, "architecture"), "?"),
+	       text_or(json_object_get(config, "created"), "?"));
 	layers = json_object_get(manifest, "layers");
 	history = json_object_get(config, "history");
 	json_array_foreach(layers, i, l) {
