@@ -357,6 +357,8 @@ static int start_ready(struct http_engine *e, double *next_wake)
 	*next_wake = 0;
 	for (size_t i = 0; i < e->queued; i++) {
 		struct http_transfer *t = e->queue[i];
+		/* Handles beyond the connection limit wait inside libcurl; four per connection keep it
+		 * fed without holding hundreds of transfers' state at once. */
 		if ((int)e->running < e->parallel * 4 && t->not_before <= now) {
 			if (start(e, t))
 				return -1;
@@ -380,8 +382,6 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 		size_t finished = 0;
 		CURLMsg *msg;
 
-		/* Handles beyond the connection limit wait inside libcurl; four per connection keeps
-		 * it fed without opening hundreds of sockets' worth of state. */
 		if (start_ready(e, &next_wake))
 			return error_set(err, ERROR_INTERNAL, "cannot start a transfer");
 		if (e->running == 0 && e->queued == 0)
@@ -398,6 +398,10 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 		}
 		if (e->running == 0 && e->queued == 0)
 			break;
+		if (tick && now_seconds() - last_tick >= 0.1) {
+			last_tick = now_seconds();
+			tick(ctx);
+		}
 		/* A finished transfer frees a connection that a waiting one can use now: libcurl does
 		 * not count that as a timeout, so polling here would idle for the full interval. */
 		if (finished)
@@ -410,10 +414,6 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 		}
 		if (curl_multi_poll(e->multi, NULL, 0, timeout_ms, NULL) != CURLM_OK)
 			return error_set(err, ERROR_INTERNAL, "libcurl multi_poll failed");
-		if (tick && now_seconds() - last_tick >= 0.1) {
-			last_tick = now_seconds();
-			tick(ctx);
-		}
 	}
 	if (tick)
 		tick(ctx);
