@@ -46,6 +46,7 @@ static const struct schema_field registry_fields[] = {
 	{"credentials", &(const struct schema){.type = SCHEMA_STRING, .choices = credential_sources}, 0},
 	{"username", &schema_string, 0},
 	{"password", &schema_string, 0},
+	{"chunkSize", &(const struct schema){.type = SCHEMA_INT, .min = 65536, .max = 1LL << 40}, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema_field python_fields[] = {
@@ -245,7 +246,9 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 	for (size_t i = 0; list && i < list->count; i++) {
 		const struct ynode *m = list->values[i];
 		bool insecure = false;
+		long long chunk = 0;
 		yscalar_bool(ynode_get(m, "insecure"), &insecure);
+		yscalar_int(ynode_get(m, "chunkSize"), &chunk);
 		c->registries[c->registry_count++] = (struct config_registry){
 			.host = str_of(m, "host", ""),
 			.insecure = insecure,
@@ -253,6 +256,7 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 			.credentials = str_of(m, "credentials", "docker"),
 			.username = str_of(m, "username", NULL),
 			.password = str_of(m, "password", NULL),
+			.chunk_size = chunk,
 		};
 	}
 	c->base_registry = str_of(root, "baseRegistry", NULL);

@@ -33,6 +33,7 @@ struct config_registry {
 	const char *credentials; /* "docker", "env" or "none" */
 	const char *username;
 	const char *password;
+	long long chunk_size; /* upload blobs in PATCH chunks of this many bytes; 0: in one PUT */
 };
 
 struct config {

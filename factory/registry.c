@@ -462,6 +462,7 @@ struct request {
 	char *location;
 	char *digest_header;
 	char *content_type;
+	char *chunk_min;
 };
 
 static void request_clear(struct request *rq)
@@ -470,6 +471,7 @@ static void request_clear(struct request *rq)
 	free(rq->location);
 	free(rq->digest_header);
 	free(rq->content_type);
+	free(rq->chunk_min);
 	curl_slist_free_all(rq->headers);
 	memset(rq, 0, sizeof(*rq));
 }
@@ -518,6 +520,8 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		free(rq->location);
 		free(rq->digest_header);
 		free(rq->content_type);
+		free(rq->chunk_min);
+		rq->chunk_min = http_transfer_header(&t, "OCI-Chunk-Min-Length");
 		rq->location = http_transfer_header(&t, "Location");
 		rq->digest_header = http_transfer_header(&t, "Docker-Content-Digest");
 		rq->content_type = http_transfer_header(&t, "Content-Type");
@@ -700,6 +704,58 @@ out:
 
 /* ---- push --------------------------------------------------------------------------------- */
 
+static char *absolute_location(struct registry *reg, const char *location)
+{
+	return location[0] == '/' ? xasprintf("%s%s", reg->base_url, location) : xstrdup(location);
+}
+
+/* Sends the blob in PATCH requests of `chunk` bytes (for registries or proxies that cap
+ * request bodies); *location follows the registry from chunk to chunk. */
+static int upload_chunks(struct registry *reg, const char *repository, const char *scope, const char *path,
+			 long long size, long long chunk, char **location, struct error *err)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc((size_t)chunk);
+	int rc = 0;
+
+	if (!buf)
+		abort();
+	if (!f) {
+		free(buf);
+		return error_set_errno(err, "cannot open %s", path);
+	}
+	for (long long offset = 0; offset < size && rc == 0;) {
+		struct request rq = {0};
+		size_t n = fread(buf, 1, (size_t)chunk, f);
+		char range[96];
+		if (n == 0) {
+			rc = error_set(err, ERROR_IO, "cannot read %s", path);
+			break;
+		}
+		snprintf(range, sizeof(range), "Content-Range: %lld-%lld", offset, offset + (long long)n - 1);
+		rq.scope = scope;
+		rq.method = "PATCH";
+		rq.url = xstrdup(*location);
+		rq.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+		rq.headers = curl_slist_append(rq.headers, range);
+		rq.upload_data = buf;
+		rq.upload_size = n;
+		if (send_request(reg, &rq, err) == 0 && (rq.status != 202 || !rq.location))
+			status_error(reg, repository, "uploading a blob chunk", rq.status, err);
+		if (err->code) {
+			rc = -1;
+		} else {
+			free(*location);
+			*location = absolute_location(reg, rq.location);
+			offset += (long long)n;
+		}
+		request_clear(&rq);
+	}
+	fclose(f);
+	free(buf);
+	return rc;
+}
+
 static int push_blob(struct registry *reg, const char *repository, const char *blob_dir, const char *digest,
 		     long long size, const char *mount_from, struct registry_push_stats *stats, struct error *err)
 {
@@ -745,16 +801,28 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		goto out;
 	}
 	{
-		char *location = rq.location[0] == '/' ? xasprintf("%s%s", reg->base_url, rq.location) : xstrdup(rq.location);
+		char *location = absolute_location(reg, rq.location);
+		long long chunk = reg->settings ? reg->settings->chunk_size : 0;
+		bool chunked;
+		/* A registry that wants chunks says how large (OCI-Chunk-Min-Length). */
+		if (rq.chunk_min && atoll(rq.chunk_min) > chunk)
+			chunk = atoll(rq.chunk_min);
+		chunked = chunk > 0 && size > chunk;
 		request_clear(&rq);
+		if (chunked && upload_chunks(reg, repository, scope, path, size, chunk, &location, err)) {
+			free(location);
+			goto out;
+		}
 		rq.scope = scope;
 		rq.method = "PUT";
 		rq.url = xasprintf("%s%sdigest=%s", location, strchr(location, '?') ? "&" : "?", digest);
 		free(location);
+		if (!chunked) { /* otherwise every byte went in PATCH requests: the PUT only closes */
+			rq.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+			rq.upload_path = path;
+			rq.upload_size = (size_t)size;
+		}
 	}
-	rq.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
-	rq.upload_path = path;
-	rq.upload_size = (size_t)size;
 	if (send_request(reg, &rq, err))
 		goto out;
 	if (rq.status != 201) {

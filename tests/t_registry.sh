@@ -87,6 +87,19 @@ mark=$(registry_log_mark plain)
 uploads=$(registry_count plain uploads team/app-b "$mark")
 [[ $uploads -eq 2 ]] && t_ok "second app: only its own layer and config uploaded" || t_fail "second app: only its own layer and config uploaded" "$uploads uploads: $(cat "$tmp/push3")"
 
+# Chunked uploads (for registries or proxies that cap request bodies): PATCH in 64 KiB pieces.
+config "$tmp/chunked.yaml" "  - {host: \"$PLAIN_HOST\", insecure: true, credentials: none, chunkSize: 65536}"
+head -c 300000 /dev/urandom > "$tmp/big.bin"
+recipe "$tmp/e" app-e "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST" "chunked"
+sed -i "s#^  files:#  files:\n    - {source: ../big.bin, destination: /opt/flink/usrlib/big.bin}#" "$tmp/e/recipe.yaml"
+cp "$tmp/big.bin" "$tmp/e/big.bin"; sed -i 's#source: ../big.bin#source: big.bin#' "$tmp/e/recipe.yaml"
+mark=$(registry_log_mark plain)
+rc=0; "$FACTORY" build --push --config "$tmp/chunked.yaml" -o "$tmp/out" "$tmp/e/recipe.yaml" > "$tmp/push8" 2>&1 || rc=$?
+patches=$(tail -n +"$((mark + 1))" "$PLAIN_LOG" | grep -c '"PATCH /v2/team/app-e/blobs/uploads/' || true)
+got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-e:1.0" 2>&1 || true)
+want=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out/app-e/build.json" 2>/dev/null || true)
+if [[ $rc -eq 0 && $patches -ge 4 && $got == "$want" ]]; then t_ok "chunked upload: $patches PATCH requests, image intact"; else t_fail "chunked upload" "exit $rc, $patches PATCHes, $got vs $want: $(cat "$tmp/push8")"; fi
+
 # TLS with a test CA and htpasswd auth; credentials from the environment.
 registry_start secure --tls --auth
 registry_push_base secure "$tmp/base" 1.19.2 flink/base
