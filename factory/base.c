@@ -27,7 +27,27 @@ void base_image_clear(struct base_image *base)
 {
 	oci_image_clear(&base->image);
 	free(base->reference);
-	base->reference = NULL;
+	free(base->registry);
+	free(base->repository);
+	memset(base, 0, sizeof(*base));
+}
+
+int base_fetch_layer(const struct base_image *base, const char *digest, struct cache *cache, struct error *err)
+{
+	struct registry *reg = NULL;
+	int rc;
+
+	if (!oci_digest_valid(digest))
+		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
+	if (cache_verify(cache, digest + 7, NULL))
+		return 0;
+	if (!base->lazy)
+		return error_set(err, ERROR_INTERNAL, "base layer %s is missing from the cache", digest);
+	rc = registry_open(&reg, base->config, base->registry, err);
+	if (rc == 0)
+		rc = registry_fetch_blob(reg, base->repository, digest, cache, err);
+	registry_close(reg);
+	return rc;
 }
 
 /* Copies a file into the cache, verifying it has the digest its name claims. */
@@ -291,7 +311,7 @@ out:
 }
 
 static int resolve_registry(struct base_image *base, const char *reference, const char *platform,
-			    const struct config *config, struct cache *cache, struct error *err)
+			    const struct config *config, struct cache *cache, bool lazy, struct error *err)
 {
 	struct registry_ref ref;
 	struct registry *reg = NULL;
@@ -301,14 +321,19 @@ static int resolve_registry(struct base_image *base, const char *reference, cons
 		return -1;
 	rc = registry_open(&reg, config, ref.registry, err);
 	if (rc == 0)
-		rc = registry_pull(reg, &ref, platform, cache, &base->image, err);
+		rc = registry_pull(reg, &ref, platform, cache, lazy, &base->image, err);
 	registry_close(reg);
+	base->lazy = lazy;
+	base->config = config;
+	base->registry = ref.registry;
+	base->repository = ref.repository;
+	ref.registry = ref.repository = NULL;
 	registry_ref_clear(&ref);
 	return rc;
 }
 
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 const struct config *config, struct cache *cache, struct error *err)
+		 const struct config *config, struct cache *cache, bool lazy, struct error *err)
 {
 	char *path = NULL, *tag = NULL;
 	int rc;
@@ -328,7 +353,7 @@ int base_resolve(struct base_image *out, const char *reference, const char *plat
 		rc = resolve_archive(out, path, cache, err);
 	} else {
 		rc = resolve_registry(out, strncmp(reference, "docker://", 9) == 0 ? reference + 9 : reference, platform,
-				      config, cache, err);
+				      config, cache, lazy, err);
 	}
 	free(path);
 	free(tag);

@@ -8,6 +8,8 @@
 #ifndef FACTORY_BASE_H
 #define FACTORY_BASE_H
 
+#include <stdbool.h>
+
 #include "cache.h"
 #include "config.h"
 #include "error.h"
@@ -16,11 +18,20 @@
 struct base_image {
 	struct oci_image image;
 	char *reference; /* as written in the recipe */
+	/* A registry base resolved lazily: its layers are fetched only when needed. */
+	bool lazy;
+	char *registry;
+	char *repository;
+	const struct config *config;
 };
 
-/* `platform` is "os/arch[/variant]"; relative paths start at `dir`. */
+/* `platform` is "os/arch[/variant]"; relative paths start at `dir`. With `lazy`, a registry
+ * base's layers are not downloaded (see base_fetch_layer); other sources ignore it. */
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 const struct config *config, struct cache *cache, struct error *err);
+		 const struct config *config, struct cache *cache, bool lazy, struct error *err);
+
+/* Makes sure a layer of the base is in the cache. */
+int base_fetch_layer(const struct base_image *base, const char *digest, struct cache *cache, struct error *err);
 void base_image_clear(struct base_image *base);
 
 /* True for references base_resolve reads from disk (oci:, docker-archive:). */

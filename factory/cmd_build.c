@@ -67,7 +67,8 @@ int cmd_build(int argc, char **argv)
 	struct diag_list diags;
 	struct error err = {0};
 	char *app_dir = NULL, *image_dir = NULL, *reference = NULL;
-	bool frozen = false, quiet = false, push = false;
+	bool frozen = false, quiet = false, push = false, lazy = false;
+	size_t left_out = 0;
 	struct push_result pushed = {0};
 	int opt, status = EXIT_FAILED;
 
@@ -104,12 +105,15 @@ int cmd_build(int argc, char **argv)
 				fprintf(stderr, "factory: error: %s\n", plan->items[i].error);
 		goto out;
 	}
-	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, ws.config, cache, &err) ||
+	/* Pushing to a registry: base layers may stay where they are and be mounted or sent on. */
+	lazy = push && !base_reference_is_local(recipe->base_image);
+	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, ws.config, cache, lazy, &err) ||
 	    image_assemble(&build, recipe, ws.config, plan, &base, cache, &image_options, &diags, &err))
 		goto out;
 	app_dir = fs_path_join(output_dir, recipe->name);
 	image_dir = fs_path_join(app_dir, "image");
-	if (oci_layout_write(image_dir, cache, &build.manifest, &build.image, build.tag, &err))
+	if (oci_layout_write_partial(image_dir, cache, &build.manifest, &build.image, build.tag, lazy ? &left_out : NULL,
+				     &err))
 		goto out;
 	/* The manifest digest is final before any push: deploy by digest, never by a movable tag. */
 	if (recipe->image_repository) {
@@ -144,8 +148,8 @@ int cmd_build(int argc, char **argv)
 		       image_dir, build.manifest.digest, build.base_layers, build.built, build.reused, app_dir,
 		       rendered->image);
 	if (!quiet && push)
-		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there)\n", pushed.references[0],
-		       pushed.stats.uploaded, pushed.stats.mounted, pushed.stats.existing);
+		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there; %zu base layers never downloaded)\n",
+		       pushed.references[0], pushed.stats.uploaded, pushed.stats.mounted, pushed.stats.existing, left_out);
 out:
 	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
 	free(reference);

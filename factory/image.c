@@ -41,9 +41,14 @@ static bool interesting(const char *path)
 	return strncmp(path, "opt/flink/", 10) == 0 && strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".jar") == 0;
 }
 
+static char *layer_index_path(struct cache *cache, const char *digest)
+{
+	return xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
+}
+
 static int scan_layer(struct cache *cache, const char *digest, char **listing, struct error *err)
 {
-	char *index_path = xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
+	char *index_path = layer_index_path(cache, digest);
 	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL;
 	struct archive *a = NULL;
 	struct archive_entry *e;
@@ -104,6 +109,7 @@ done:
 }
 
 struct base_facts {
+	size_t unread;   /* layers left in the registry, not looked at */
 	char python[64]; /* e.g. "usr/bin/python3.11", empty when none */
 	bool flink_python_jar;
 	char **jars; /* "lib/x.jar", "usrlib/y.jar" */
@@ -126,8 +132,21 @@ static int read_base_facts(const struct base_image *base, const struct recipe *r
 	snprintf(jar, sizeof(jar), "opt/flink/opt/flink-python-%d.%d.%d.jar", r->flink_major, r->flink_minor,
 		 r->flink_patch);
 	for (size_t i = 0; i < base->image.layer_count; i++) {
-		char *listing = NULL;
-		if (scan_layer(cache, base->image.layers[i].digest, &listing, err))
+		const char *digest = base->image.layers[i].digest;
+		char *listing = NULL, *index = layer_index_path(cache, digest);
+		bool known = access(index, F_OK) == 0 || cache_verify(cache, digest + 7, NULL);
+		free(index);
+		if (!known) {
+			/* A lazy base's layer: a PyFlink job must know the base's Python, a Java job
+			 * can go without the duplicate-JAR check rather than download the base. */
+			if (base->lazy && !r->has_python) {
+				f->unread++;
+				continue;
+			}
+			if (base_fetch_layer(base, digest, cache, err))
+				return -1;
+		}
+		if (scan_layer(cache, digest, &listing, err))
 			return -1;
 		for (char *line = listing, *next; line && *line; line = next) {
 			next = strchr(line, '\n');
@@ -592,6 +611,10 @@ static void lint(const struct recipe *r, const struct base_facts *f, const struc
 			 "the base image %s has no /opt/flink/opt/flink-python-%d.%d.%d.jar: is it Flink %d.%d.%d?",
 			 r->base_image, r->flink_major, r->flink_minor, r->flink_patch, r->flink_major, r->flink_minor,
 			 r->flink_patch);
+	if (f->unread)
+		diag_add(diags, DIAG_WARNING, r->file, 0, 0,
+			 "%zu layer%s of %s stayed in the registry (not downloaded): its JARs were not checked against "
+			 "the ones added", f->unread, f->unread == 1 ? "" : "s", r->base_image);
 	/* The same jar in lib/ and usrlib/ is loaded twice, by two class loaders. */
 	for (size_t p = 0; p < nplans; p++)
 		for (size_t i = 0; i < plans[p].count; i++) {

@@ -1,6 +1,7 @@
 #include "oci.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,6 +170,12 @@ out:
 int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
 		     const struct oci_image *image, const char *tag, struct error *err)
 {
+	return oci_layout_write_partial(dir, cache, manifest, image, tag, NULL, err);
+}
+
+int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err)
+{
 	char *parent = fs_dirname(dir), *prefix = NULL, *staged = NULL, *blobs = NULL, *path = NULL, *text = NULL;
 	json_t *index = json_object(), *manifests = json_array(), *desc, *annotations = json_object();
 	sigset_t block, saved;
@@ -193,9 +200,17 @@ int oci_layout_write(const char *dir, struct cache *cache, const struct oci_desc
 		goto unblock;
 	if (place_blob(cache, blobs, manifest->digest, err) || place_blob(cache, blobs, image->config.digest, err))
 		goto unblock;
-	for (size_t i = 0; i < image->layer_count; i++)
+	for (size_t i = 0; i < image->layer_count; i++) {
+		char *cached = cache_blob_path(cache, image->layers[i].digest + 7);
+		bool missing = left_out && access(cached, F_OK) < 0;
+		free(cached);
+		if (missing) {
+			(*left_out)++;
+			continue;
+		}
 		if (place_blob(cache, blobs, image->layers[i].digest, err))
 			goto unblock;
+	}
 	desc = descriptor_json(manifest);
 	json_object_set_new(annotations, "org.opencontainers.image.ref.name", json_string(tag));
 	json_object_set_new(desc, "annotations", annotations);

@@ -75,4 +75,10 @@ int oci_platform_matches(const json_t *platform, const char *wanted);
 int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
 		     const struct oci_image *image, const char *tag, struct error *err);
 
+/* The same, leaving out layers the cache does not have (a lazily resolved base): the layout
+ * then names them but does not hold them, and `factory push` sends them on from their
+ * registry. *left_out counts them. */
+int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err);
+
 #endif

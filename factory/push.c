@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "cache.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -23,6 +24,31 @@ static void add_reference(struct push_result *r, char *reference)
 	r->references[r->count++] = reference;
 }
 
+struct base_source {
+	const struct config *config;
+	struct cache *cache;
+	const struct registry_ref *base;
+};
+
+/* A base layer a lazy build left in the base's registry: fetched into the cache to be sent
+ * on (only when the target registry neither has it nor can mount it). */
+static int fetch_from_base(void *ctx, const char *digest, char **path, struct error *err)
+{
+	struct base_source *src = ctx;
+	struct registry *reg = NULL;
+	int rc;
+
+	if (!src->base->registry)
+		return error_set(err, ERROR_INVALID, "blob %s is missing from the image layout", digest);
+	rc = registry_open(&reg, src->config, src->base->registry, err);
+	if (rc == 0)
+		rc = registry_fetch_blob(reg, src->base->repository, digest, src->cache, err);
+	registry_close(reg);
+	if (rc == 0)
+		*path = cache_blob_path(src->cache, digest + 7);
+	return rc;
+}
+
 int push_bundle(const char *app_dir, const struct config *config, struct push_result *result, struct error *err)
 {
 	struct bundle_target target;
@@ -30,6 +56,8 @@ int push_bundle(const char *app_dir, const struct config *config, struct push_re
 	struct registry_ref base = {0};
 	const char *registry, *mount_from = NULL;
 	char *blobs = NULL;
+	struct cache *cache = NULL;
+	struct base_source source = {config, NULL, &base};
 	int rc = -1;
 
 	memset(result, 0, sizeof(*result));
@@ -45,9 +73,12 @@ int push_bundle(const char *app_dir, const struct config *config, struct push_re
 			mount_from = base.repository;
 	}
 	blobs = fs_path_join(app_dir, "image/blobs/sha256");
+	if (cache_open(&cache, config->cache_dir, err))
+		goto out;
+	source.cache = cache;
 	if (registry_open(&reg, config, registry, err) ||
 	    registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
-			  target.tag_count, mount_from, &result->stats, err))
+			  target.tag_count, mount_from, fetch_from_base, &source, &result->stats, err))
 		goto out;
 	add_reference(result, xasprintf("%s/%s@%s", registry, target.repository, target.manifest_digest));
 	for (size_t i = 0; i < target.tag_count; i++)
@@ -55,6 +86,7 @@ int push_bundle(const char *app_dir, const struct config *config, struct push_re
 	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
 out:
 	registry_close(reg);
+	cache_close(cache);
 	registry_ref_clear(&base);
 	free(blobs);
 	bundle_target_clear(&target);

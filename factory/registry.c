@@ -575,6 +575,8 @@ struct pull_ctx {
 	struct registry *reg;
 	const char *repository;
 	struct cache *cache;
+	bool lazy;        /* layers stay in the registry until someone needs them */
+	bool config_done; /* oci_image_load imports the config first, then the layers */
 };
 
 static int get_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
@@ -616,7 +618,18 @@ static int get_blob(struct registry *reg, const char *repository, const char *di
 static int pull_import(void *ctx, const char *digest, struct error *err)
 {
 	struct pull_ctx *pc = ctx;
+
+	if (pc->lazy && pc->config_done)
+		return 0;
+	pc->config_done = true;
 	return get_blob(pc->reg, pc->repository, digest, pc->cache, err);
+}
+
+int registry_fetch_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
+			struct error *err)
+{
+	settle_scheme(reg);
+	return get_blob(reg, repository, digest, cache, err);
 }
 
 static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
@@ -662,9 +675,9 @@ out:
 }
 
 int registry_pull(struct registry *reg, const struct registry_ref *ref, const char *platform, struct cache *cache,
-		  struct oci_image *image, struct error *err)
+		  bool lazy_layers, struct oci_image *image, struct error *err)
 {
-	struct pull_ctx ctx = {reg, ref->repository, cache};
+	struct pull_ctx ctx = {reg, ref->repository, cache, lazy_layers, false};
 	char digest[72], *media = NULL;
 	int rc = -1;
 
@@ -757,7 +770,8 @@ static int upload_chunks(struct registry *reg, const char *repository, const cha
 }
 
 static int push_blob(struct registry *reg, const char *repository, const char *blob_dir, const char *digest,
-		     long long size, const char *mount_from, struct registry_push_stats *stats, struct error *err)
+		     long long size, const char *mount_from, registry_blob_source source, void *source_ctx,
+		     struct registry_push_stats *stats, struct error *err)
 {
 	char *scope = xasprintf("repository:%s:pull,push", repository), *path = fs_path_join(blob_dir, digest + 7);
 	struct request rq = {0};
@@ -799,6 +813,16 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 	if (rq.status != 202 || !rq.location) {
 		status_error(reg, repository, "starting a blob upload", rq.status, err);
 		goto out;
+	}
+	if (access(path, R_OK) < 0) {
+		/* Left in the base's registry by a lazy build, and neither here nor mountable. */
+		free(path);
+		path = NULL;
+		if (!source || source(source_ctx, digest, &path, err) < 0) {
+			if (!source)
+				error_set(err, ERROR_INVALID, "blob %s is not in %s", digest, blob_dir);
+			goto out;
+		}
 	}
 	{
 		char *location = absolute_location(reg, rq.location);
@@ -870,6 +894,8 @@ struct push_job {
 	const char *repository;
 	const char *blob_dir;
 	const char *mount_from;
+	registry_blob_source source;
+	void *source_ctx;
 	const char **digests;
 	long long *sizes;
 	size_t count;
@@ -899,7 +925,7 @@ static void *push_worker(void *arg)
 		pthread_mutex_unlock(&job->lock);
 		/* The config is never in the base's repository: no point asking to mount it. */
 		rc = push_blob(job->reg, job->repository, job->blob_dir, job->digests[i], job->sizes[i],
-			       i == 0 ? NULL : job->mount_from, &mine, &err);
+			       i == 0 ? NULL : job->mount_from, job->source, job->source_ctx, &mine, &err);
 		pthread_mutex_lock(&job->lock);
 		job->stats.uploaded += mine.uploaded;
 		job->stats.mounted += mine.mounted;
@@ -913,8 +939,8 @@ static void *push_worker(void *arg)
 }
 
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
-		  const char *const *tags, size_t tag_count, const char *mount_from, struct registry_push_stats *stats,
-		  struct error *err)
+		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
+		  void *source_ctx, struct registry_push_stats *stats, struct error *err)
 {
 	char *path = fs_path_join(blob_dir, manifest_digest + 7), *data = NULL;
 	size_t size = 0, i;
@@ -937,7 +963,8 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 	{
 		json_t *layers = json_object_get(m, "layers"), *cfg = json_object_get(m, "config");
 		size_t n = json_array_size(layers) + 1, threads = n < PUSH_THREADS ? n : PUSH_THREADS;
-		struct push_job job = {.reg = reg, .repository = repository, .blob_dir = blob_dir, .mount_from = mount_from};
+		struct push_job job = {.reg = reg, .repository = repository, .blob_dir = blob_dir, .mount_from = mount_from,
+				       .source = source, .source_ctx = source_ctx};
 		pthread_t tids[PUSH_THREADS];
 
 		job.digests = calloc(n, sizeof(*job.digests));

@@ -37,7 +37,15 @@ void registry_close(struct registry *reg);
 /* Resolves the reference to the platform's image and verifies its manifest, config and
  * layers into the cache. */
 int registry_pull(struct registry *reg, const struct registry_ref *ref, const char *platform, struct cache *cache,
-		  struct oci_image *image, struct error *err);
+		  bool lazy_layers, struct oci_image *image, struct error *err);
+
+/* Puts one blob of `repository` in the cache (nothing to do when it is there already). */
+int registry_fetch_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
+			struct error *err);
+
+/* Where push finds a blob the layout does not hold (a base layer left in its registry):
+ * fills *path with a file to upload (malloc'd). */
+typedef int (*registry_blob_source)(void *ctx, const char *digest, char **path, struct error *err);
 
 struct registry_push_stats {
 	size_t uploaded;  /* blobs sent */
@@ -49,7 +57,7 @@ struct registry_push_stats {
  * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
  * the same registry that may already hold the base layers. */
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
-		  const char *const *tags, size_t tag_count, const char *mount_from, struct registry_push_stats *stats,
-		  struct error *err);
+		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
+		  void *source_ctx, struct registry_push_stats *stats, struct error *err);
 
 #endif

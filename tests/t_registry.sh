@@ -87,6 +87,42 @@ mark=$(registry_log_mark plain)
 uploads=$(registry_count plain uploads team/app-b "$mark")
 [[ $uploads -eq 2 ]] && t_ok "second app: only its own layer and config uploaded" || t_fail "second app: only its own layer and config uploaded" "$uploads uploads: $(cat "$tmp/push3")"
 
+# Lazy base: a Java job pushed to the base's own registry never downloads the base layers
+# (they are mounted); the layout names them without holding them.
+mkdir -p "$tmp/lazy"
+printf 'conf\n' > "$tmp/lazy/app.conf"
+cat > "$tmp/lazy/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: app-lazy}
+flink: {version: "1.19", image: "$PLAIN_HOST/flink/base:1.19.2"}
+image:
+  registry: "$PLAIN_HOST"
+  repository: team/app-lazy
+  tags: ["1.0"]
+  files: [{source: app.conf, destination: /opt/flink/conf-extra/app.conf}]
+java: {jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar"}
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+sed "s#cache: {dir: $tmp/cache}#cache: {dir: $tmp/cache-lazy}#" "$tmp/plain.yaml" > "$tmp/lazy.yaml"   # a cold cache
+mark=$(registry_log_mark plain)
+rc=0; "$FACTORY" build --push --config "$tmp/lazy.yaml" -o "$tmp/out-lazy" "$tmp/lazy/recipe.yaml" > "$tmp/push9" 2>&1 || rc=$?
+layer_gets=0
+for d in $IMAGE_LAYER_DIGESTS; do
+    n=$(tail -n +"$((mark + 1))" "$PLAIN_LOG" | grep -c "\"GET /v2/flink/base/blobs/$d " || true)
+    layer_gets=$((layer_gets + n))
+done
+lazy_digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out-lazy/app-lazy/build.json" 2>/dev/null || true)
+got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-lazy:1.0" 2>&1 || true)
+if [[ $rc -eq 0 && $layer_gets -eq 0 && $got == "$lazy_digest" ]] && grep -q '3 base layers never downloaded' "$tmp/push9"; then
+    t_ok "lazy base: pushed with no base layer downloaded, digest intact"
+else
+    t_fail "lazy base: pushed with no base layer downloaded, digest intact" "exit $rc, $layer_gets layer GETs, $got vs $lazy_digest: $(cat "$tmp/push9")"
+fi
+t_check "lazy base: skopeo copies the pushed image back whole" \
+    skopeo copy --src-tls-verify=false "docker://$PLAIN_HOST/team/app-lazy:1.0" "oci:$tmp/lazy-copy:1.0"
+
 # Chunked uploads (for registries or proxies that cap request bodies): PATCH in 64 KiB pieces.
 config "$tmp/chunked.yaml" "  - {host: \"$PLAIN_HOST\", insecure: true, credentials: none, chunkSize: 65536}"
 head -c 300000 /dev/urandom > "$tmp/big.bin"
@@ -110,6 +146,17 @@ rc=0; "$FACTORY" build --push --config "$tmp/secure.yaml" -o "$tmp/out" "$tmp/c/
 [[ $rc -eq 0 ]] && t_ok "TLS + basic auth: pull base, push image" || t_fail "TLS + basic auth: pull base, push image" "$(cat "$tmp/push4")"
 mapfile -t SECURE_FLAGS < <(registry_skopeo_flags secure)
 t_check "TLS: skopeo reads the pushed image" skopeo inspect "${SECURE_FLAGS[@]}" "docker://$SECURE_HOST/team/app-c:1.0"
+
+# The lazy layout pushed to another registry: the base layers it does not hold are fetched
+# from the base's registry and sent on.
+cp -r "$tmp/out-lazy/app-lazy" "$tmp/lazy-elsewhere"
+sed -i "s#\"registry\":\"$PLAIN_HOST\"#\"registry\":\"$SECURE_HOST\"#" "$tmp/lazy-elsewhere/build.json"
+config "$tmp/both.yaml" "  - {host: \"$SECURE_HOST\", ca: \"$SECURE_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}
+  - {host: \"$PLAIN_HOST\", insecure: true, credentials: none}"
+sed -i "s#cache: {dir: $tmp/cache}#cache: {dir: $tmp/cache-both}#" "$tmp/both.yaml"
+rc=0; "$FACTORY" push --config "$tmp/both.yaml" "$tmp/lazy-elsewhere" > "$tmp/push10" 2>&1 || rc=$?
+got=$(skopeo inspect "${SECURE_FLAGS[@]}" --format '{{.Digest}}' "docker://$SECURE_HOST/team/app-lazy:1.0" 2>&1 || true)
+if [[ $rc -eq 0 && $got == "$lazy_digest" ]]; then t_ok "lazy layout pushed elsewhere: base layers fetched from their registry"; else t_fail "lazy layout pushed elsewhere: base layers fetched from their registry" "exit $rc, $got: $(cat "$tmp/push10")"; fi
 
 export REG_PASS=wrong-password-value
 rc=0; "$FACTORY" push --config "$tmp/secure.yaml" "$tmp/out/app-c" > "$tmp/err1" 2>&1 || rc=$?
