@@ -147,9 +147,13 @@ int cmd_build(int argc, char **argv)
 		printf("built %s: %s (%zu base layers, %zu built, %zu reused)\nrendered %s/manifests (image %s)\n",
 		       image_dir, build.manifest.digest, build.base_layers, build.built, build.reused, app_dir,
 		       rendered->image);
-	if (!quiet && push)
-		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there; %zu base layers never downloaded)\n",
-		       pushed.references[0], pushed.stats.uploaded, pushed.stats.mounted, pushed.stats.existing, left_out);
+	if (!quiet && push) {
+		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there", pushed.references[0],
+		       pushed.stats.uploaded, pushed.stats.mounted, pushed.stats.existing);
+		if (left_out)
+			printf("; %zu base layers never downloaded", left_out);
+		printf(")\n");
+	}
 out:
 	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
 	free(reference);
