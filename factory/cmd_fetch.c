@@ -197,9 +197,7 @@ static int run(int argc, char **argv, bool refresh)
 		return EXIT_USAGE;
 	}
 	diag_list_init(&diags);
-	if (workspace_open(&ws, argv[optind], &ws_options, &diags, &err) ||
-	    recipe_load(&recipe, argv[optind], ws.catalog, &diags, &err) ||
-	    cache_open(&cache, ws.config->cache_dir, &err))
+	if (workspace_load_recipe(&ws, argv[optind], &ws_options, &recipe, &cache, &diags, &err))
 		goto out;
 	fetch.config = ws.config;
 	fetch.cache = cache;

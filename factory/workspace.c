@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "fsutil.h"
+#include "recipe.h"
 
 static bool is_dir(const char *path)
 {
@@ -74,4 +76,13 @@ void workspace_close(struct workspace *ws)
 	catalog_free(ws->catalog);
 	config_free(ws->config);
 	memset(ws, 0, sizeof(*ws));
+}
+
+int workspace_load_recipe(struct workspace *ws, const char *recipe_path, const struct workspace_options *options,
+			  struct recipe **recipe, struct cache **cache, struct diag_list *diags, struct error *err)
+{
+	if (workspace_open(ws, recipe_path, options, diags, err) ||
+	    recipe_load(recipe, recipe_path, ws->catalog, diags, err) || cache_open(cache, ws->config->cache_dir, err))
+		return -1;
+	return 0;
 }

@@ -25,4 +25,12 @@ int workspace_open(struct workspace *ws, const char *recipe_path, const struct w
 		   struct diag_list *diags, struct error *err);
 void workspace_close(struct workspace *ws);
 
+struct recipe;
+struct cache;
+
+/* What the commands that build start with: the workspace, the validated recipe and the
+ * cache (each output set only on success). */
+int workspace_load_recipe(struct workspace *ws, const char *recipe_path, const struct workspace_options *options,
+			  struct recipe **recipe, struct cache **cache, struct diag_list *diags, struct error *err);
+
 #endif
