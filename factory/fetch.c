@@ -164,6 +164,7 @@ static void prepare_transfer(struct http_transfer *t, const struct repository *r
 	t->token = repo->token;
 	t->callbacks = callbacks;
 	t->user = user;
+	t->allow_file = strncmp(repo->url, "file://", 7) == 0; /* a repository on disk */
 }
 
 static void start_repository(struct job *job)

@@ -221,7 +221,7 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	curl_easy_setopt(easy, CURLOPT_MAXREDIRS, 5L);
 	/* Explicitly off (the default): credentials stay with the host they were given for. */
 	curl_easy_setopt(easy, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, t->allow_file ? "http,https,file" : "http,https");
 	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 15L);
 	/* A stalled body (under 1 byte/s for 30 s) counts as a dropped connection. */

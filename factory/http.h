@@ -49,6 +49,7 @@ struct http_transfer {
 	const void *upload_data;             /* from memory */
 	size_t upload_size;
 	bool head;                           /* no response body (HEAD) */
+	bool allow_file;                     /* file:// URLs (local Maven repositories) */
 	bool resumable;
 	const struct http_callbacks *callbacks;
 	void *user;

@@ -1,4 +1,5 @@
 /* factory - Flink images and Kubernetes manifests from one recipe. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	/* A peer that goes away (a credential helper, a server) must give an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

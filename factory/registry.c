@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <pthread.h>
@@ -43,6 +44,8 @@ struct registry {
 	char *password;
 	struct token *tokens;
 	size_t token_count;
+	char **retired; /* replaced token values, freed at close */
+	size_t retired_count;
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
 	pthread_mutex_t lock; /* blobs are pushed from several threads: guards tokens and credentials */
@@ -104,9 +107,24 @@ int registry_ref_parse(const char *text, const char *default_registry, struct re
 
 /* ---- credentials -------------------------------------------------------------------------- */
 
-static bool is_local(const char *host)
+/* localhost, 127.0.0.0/8 or [::1], with or without a port: nothing else ("localhost.example.com"
+ * and "127.0.0.1.nip.io" are not local). */
+bool registry_host_is_local(const char *host)
 {
-	return strncmp(host, "localhost", 9) == 0 || strncmp(host, "127.0.0.1", 9) == 0 || strncmp(host, "[::1]", 5) == 0;
+	char name[256];
+	const char *colon = host[0] == '[' ? strchr(host, ']') : strrchr(host, ':');
+	size_t len = host[0] == '[' ? (colon ? (size_t)(colon - host) + 1 : strlen(host))
+				    : (colon ? (size_t)(colon - host) : strlen(host));
+	int a, b, c, d, n = 0;
+
+	if (len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (strcmp(name, "localhost") == 0 || strcmp(name, "[::1]") == 0)
+		return true;
+	return sscanf(name, "%d.%d.%d.%d%n", &a, &b, &c, &d, &n) == 4 && (size_t)n == len && a == 127 && b >= 0 &&
+	       b < 256 && c >= 0 && c < 256 && d >= 0 && d < 256;
 }
 
 /* Runs docker-credential-<helper> get, giving it the host on stdin. */
@@ -121,7 +139,15 @@ static int run_helper(const char *helper, const char *host, char **user, char **
 	ssize_t n;
 	json_t *j;
 
-	if (pipe(in) < 0 || pipe(out) < 0) {
+	/* Close-on-exec: a helper spawned by another thread must not inherit our pipe ends (it
+	 * would keep our stdin open and both would wait for EOF); dup2 clears it for the child. */
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		free(prog);
+		return -1;
+	}
+	if (pipe2(out, O_CLOEXEC) < 0) {
+		close(in[0]);
+		close(in[1]);
 		free(prog);
 		return -1;
 	}
@@ -188,10 +214,15 @@ static int from_auth_file(const char *path, const char *host, char **user, char 
 	if (helper) {
 		rc = run_helper(helper, host, user, pass);
 	} else if (entry && (encoded = json_string_value(json_object_get(entry, "auth")))) {
-		/* "auth" is base64("user:password") */
-		unsigned char decoded[4096];
-		int n = EVP_DecodeBlock(decoded, (const unsigned char *)encoded, (int)strlen(encoded));
-		if (n > 0 && (size_t)n < sizeof(decoded)) {
+		/* "auth" is base64("user:password"); EVP_DecodeBlock writes 3 bytes per 4 characters */
+		size_t cap = strlen(encoded) / 4 * 3 + 4;
+		unsigned char *decoded = calloc(cap, 1);
+		int n;
+		if (!decoded)
+			abort();
+		n = strlen(encoded) < (1u << 20) ? EVP_DecodeBlock(decoded, (const unsigned char *)encoded, (int)strlen(encoded))
+						 : -1;
+		if (n > 0 && (size_t)n < cap) {
 			char *colon;
 			decoded[n] = '\0';
 			colon = strchr((char *)decoded, ':');
@@ -202,8 +233,9 @@ static int from_auth_file(const char *path, const char *host, char **user, char 
 				*pass = xstrdup(colon + 1);
 				rc = 0;
 			}
-			explicit_bzero(decoded, sizeof(decoded));
 		}
+		explicit_bzero(decoded, cap);
+		free(decoded);
 	} else if ((helper = json_string_value(json_object_get(j, "credsStore")))) {
 		rc = run_helper(helper, host, user, pass);
 	}
@@ -285,7 +317,7 @@ int registry_open(struct registry **out, const struct config *config, const char
 	/* Plain HTTP only where asked for, and for a local registry that does not speak TLS
 	 * (tried first, like docker does for localhost). */
 	insecure = reg->settings && reg->settings->insecure;
-	reg->may_downgrade = !insecure && is_local(host) && !reg->ca_file;
+	reg->may_downgrade = !insecure && registry_host_is_local(host) && !reg->ca_file;
 	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
 	pthread_mutex_init(&reg->lock, NULL);
 	(void)err;
@@ -303,6 +335,11 @@ void registry_close(struct registry *reg)
 		free(reg->tokens[i].value);
 	}
 	free(reg->tokens);
+	for (size_t i = 0; i < reg->retired_count; i++) {
+		explicit_bzero(reg->retired[i], strlen(reg->retired[i]));
+		free(reg->retired[i]);
+	}
+	free(reg->retired);
 	if (reg->password)
 		explicit_bzero(reg->password, strlen(reg->password));
 	free(reg->username);
@@ -373,6 +410,13 @@ static void settle_scheme(struct registry *reg)
 	free(b.data);
 }
 
+/* True when `url` is on the registry's own scheme, host and port. */
+static bool same_origin(const char *url, const char *base_url)
+{
+	size_t n = strlen(base_url);
+	return strncmp(url, base_url, n) == 0 && (url[n] == '/' || url[n] == '?' || url[n] == '\0');
+}
+
 static const char *cached_token(struct registry *reg, const char *scope)
 {
 	for (size_t i = 0; i < reg->token_count; i++)
@@ -399,9 +443,22 @@ static int fetch_token(struct registry *reg, const char *challenge, const char *
 		goto out;
 	}
 	esc_service = service ? curl_easy_escape(c, service, 0) : NULL;
-	esc_scope = curl_easy_escape(c, scope, 0);
-	url = xasprintf("%s%sservice=%s&scope=%s", realm, strchr(realm, '?') ? "&" : "?", esc_service ? esc_service : "",
-			esc_scope);
+	url = xasprintf("%s%sservice=%s", realm, strchr(realm, '?') ? "&" : "?", esc_service ? esc_service : "");
+	{
+		/* Several space-separated scopes (a mount needs pull on the source repository too)
+		 * are several scope parameters. */
+		char *copy = xstrdup(scope), *save = NULL;
+		for (char *one = strtok_r(copy, " ", &save); one; one = strtok_r(NULL, " ", &save)) {
+			char *next;
+			esc_scope = curl_easy_escape(c, one, 0);
+			next = xasprintf("%s&scope=%s", url, esc_scope);
+			curl_free(esc_scope);
+			esc_scope = NULL;
+			free(url);
+			url = next;
+		}
+		free(copy);
+	}
 	if (!reg->credentials_loaded)
 		load_credentials(reg);
 	t.url = url;
@@ -425,6 +482,17 @@ static int fetch_token(struct registry *reg, const char *challenge, const char *
 		error_set(err, ERROR_INVALID, "registry %s: the token service answered without a token", reg->host);
 		goto out;
 	}
+	for (size_t i = 0; i < reg->token_count; i++)
+		if (strcmp(reg->tokens[i].scope, scope) == 0) {
+			/* Renewal: the old value may still be in use by another thread; retire it. */
+			reg->retired = realloc(reg->retired, (reg->retired_count + 1) * sizeof(*reg->retired));
+			if (!reg->retired)
+				abort();
+			reg->retired[reg->retired_count++] = reg->tokens[i].value;
+			reg->tokens[i].value = xstrdup(token);
+			rc = 0;
+			goto out;
+		}
 	reg->tokens = realloc(reg->tokens, (reg->token_count + 1) * sizeof(*reg->tokens));
 	if (!reg->tokens)
 		abort();
@@ -482,6 +550,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct http_transfer t = {0};
 		struct download_body scratch = {.max = 1 << 20, .err = err};
+		const char *used_token;
 		char *challenge;
 		int rc;
 
@@ -497,12 +566,16 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.user = rq->body ? rq->body : &scratch;
 		pthread_mutex_lock(&reg->lock);
 		/* Tokens and credentials are never freed while the registry is open: pointers to
-		 * them stay valid after unlocking. */
-		t.token = rq->scope ? cached_token(reg, rq->scope) : NULL;
-		if (!t.token && reg->use_basic) {
-			t.username = reg->username;
-			t.password = reg->password;
+		 * them stay valid after unlocking. They go only to the registry itself, never to
+		 * another host a Location pointed at. */
+		if (same_origin(rq->url, reg->base_url)) {
+			t.token = rq->scope ? cached_token(reg, rq->scope) : NULL;
+			if (!t.token && reg->use_basic) {
+				t.username = reg->username;
+				t.password = reg->password;
+			}
 		}
+		used_token = t.token;
 		pthread_mutex_unlock(&reg->lock);
 		rc = run(&t, err);
 		free(scratch.data);
@@ -511,6 +584,13 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
+		if (t.outcome == HTTP_ABORTED) {
+			if (err->code == ERROR_NONE)
+				error_set(err, ERROR_INVALID, "registry %s: %s %s: the response is too large", reg->host,
+					  rq->method ? rq->method : "GET", rq->url);
+			http_transfer_cleanup(&t);
+			return -1;
+		}
 		if (t.outcome == HTTP_FAILED) {
 			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
 				  t.error);
@@ -537,8 +617,10 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		if (strncasecmp(challenge, "Bearer", 6) == 0) {
 			char *scope = challenge_param(challenge, "scope");
 			const char *wanted = rq->scope ? rq->scope : (scope ? scope : "");
-			/* Another thread may have fetched it meanwhile. */
-			rc = cached_token(reg, wanted) ? 0 : fetch_token(reg, challenge, wanted, err);
+			/* Another thread may have fetched a fresh one meanwhile; the one just refused
+			 * (expired) is replaced. */
+			const char *current = cached_token(reg, wanted);
+			rc = current && current != used_token ? 0 : fetch_token(reg, challenge, wanted, err);
 			free(scope);
 			free(challenge);
 			pthread_mutex_unlock(&reg->lock);
@@ -717,9 +799,32 @@ out:
 
 /* ---- push --------------------------------------------------------------------------------- */
 
-static char *absolute_location(struct registry *reg, const char *location)
+/* A Location header resolved against the request it answered (RFC 3986, the forms
+ * registries use); only http(s) is accepted, so a hostile registry cannot point an upload
+ * at a local file. */
+char *registry_resolve_location(const char *host, const char *request_url, const char *location, struct error *err)
 {
-	return location[0] == '/' ? xasprintf("%s%s", reg->base_url, location) : xstrdup(location);
+	const char *scheme_end = strstr(request_url, "://"), *path_start;
+
+	if (strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0)
+		return xstrdup(location);
+	if (strstr(location, "://") || strncasecmp(location, "file:", 5) == 0 || !scheme_end) {
+		error_set(err, ERROR_INVALID, "registry %s sent an upload location factory will not follow", host);
+		return NULL;
+	}
+	if (location[0] == '/' && location[1] == '/')
+		return xasprintf("%.*s%s", (int)(scheme_end - request_url + 1), request_url, location);
+	path_start = strchr(scheme_end + 3, '/');
+	if (location[0] == '/')
+		return xasprintf("%.*s%s", path_start ? (int)(path_start - request_url) : (int)strlen(request_url),
+				 request_url, location);
+	{
+		size_t base_len = strcspn(request_url, "?#");
+		const char *last = request_url + base_len;
+		while (last > request_url && *(last - 1) != '/')
+			last--;
+		return xasprintf("%.*s%s", (int)(last - request_url), request_url, location);
+	}
 }
 
 /* Sends the blob in PATCH requests of `chunk` bytes (for registries or proxies that cap
@@ -758,9 +863,14 @@ static int upload_chunks(struct registry *reg, const char *repository, const cha
 		if (err->code) {
 			rc = -1;
 		} else {
-			free(*location);
-			*location = absolute_location(reg, rq.location);
-			offset += (long long)n;
+			char *next = registry_resolve_location(reg->host, rq.url, rq.location, err);
+			if (!next) {
+				rc = -1;
+			} else {
+				free(*location);
+				*location = next;
+				offset += (long long)n;
+			}
 		}
 		request_clear(&rq);
 	}
@@ -774,6 +884,7 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		     struct registry_push_stats *stats, struct error *err)
 {
 	char *scope = xasprintf("repository:%s:pull,push", repository), *path = fs_path_join(blob_dir, digest + 7);
+	char *mount_scope = NULL;
 	struct request rq = {0};
 	int rc = -1;
 
@@ -789,12 +900,16 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		goto out;
 	}
 	request_clear(&rq);
-	rq.scope = scope;
 	rq.method = "POST";
-	if (mount_from && strcmp(mount_from, repository) != 0)
+	if (mount_from && strcmp(mount_from, repository) != 0) {
+		/* A mount reads the source repository: the token must cover both. */
+		mount_scope = xasprintf("%s repository:%s:pull", scope, mount_from);
+		rq.scope = mount_scope;
 		rq.url = xasprintf("%s/v2/%s/blobs/uploads/?mount=%s&from=%s", reg->base_url, repository, digest, mount_from);
-	else
+	} else {
+		rq.scope = scope;
 		rq.url = xasprintf("%s/v2/%s/blobs/uploads/", reg->base_url, repository);
+	}
 	if (send_request(reg, &rq, err))
 		goto out;
 	if (rq.status == 201) {
@@ -825,7 +940,7 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		}
 	}
 	{
-		char *location = absolute_location(reg, rq.location);
+		char *location = registry_resolve_location(reg->host, rq.url, rq.location, err);
 		long long chunk = reg->settings ? reg->settings->chunk_size : 0;
 		bool chunked;
 		/* A registry that wants chunks says how large (OCI-Chunk-Min-Length). */
@@ -833,6 +948,8 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 			chunk = atoll(rq.chunk_min);
 		chunked = chunk > 0 && size > chunk;
 		request_clear(&rq);
+		if (!location)
+			goto out;
 		if (chunked && upload_chunks(reg, repository, scope, path, size, chunk, &location, err)) {
 			free(location);
 			goto out;
@@ -858,6 +975,7 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 out:
 	request_clear(&rq);
 	free(path);
+	free(mount_scope);
 	free(scope);
 	return rc;
 }

@@ -31,6 +31,14 @@ void registry_ref_clear(struct registry_ref *ref);
 
 struct registry;
 
+/* localhost, 127.0.0.0/8 or [::1] (with or without a port), and nothing that merely starts
+ * like them. */
+bool registry_host_is_local(const char *host);
+
+/* A Location header resolved against the request it answered; NULL (err set) for anything
+ * but http(s), so a registry cannot point an upload at a local file. */
+char *registry_resolve_location(const char *host, const char *request_url, const char *location, struct error *err);
+
 int registry_open(struct registry **out, const struct config *config, const char *host, struct error *err);
 void registry_close(struct registry *reg);
 

@@ -188,12 +188,21 @@ printf '{"credHelpers": {"%s": "factorytest"}}\n' "$SECURE_HOST" > "$tmp/dockerc
 rc=0; PATH=$tmp/bin:$PATH DOCKER_CONFIG=$tmp/dockercfg HOME=$tmp "$FACTORY" push --config "$tmp/docker.yaml" "$tmp/out/app-c" > "$tmp/push7" 2>&1 || rc=$?
 [[ $rc -eq 0 ]] && t_ok "credentials from a docker credential helper" || t_fail "credentials from a docker credential helper" "$(cat "$tmp/push7")"
 
+# A very long credential in config.json (cloud tokens run to kilobytes) is read safely.
+long=$(head -c 9000 /dev/zero | tr '\0' 'x')
+printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$SECURE_HOST" "$(printf 'user:%s' "$long" | base64 -w0)" > "$tmp/dockercfg/config.json"
+rc=0; DOCKER_CONFIG=$tmp/dockercfg HOME=$tmp "$FACTORY" push --config "$tmp/docker.yaml" "$tmp/out/app-c" > "$tmp/push11" 2>&1 || rc=$?
+if [[ $rc -eq 1 ]] && grep -q 'HTTP 401: unauthorized' "$tmp/push11"; then t_ok "a 12 KB credential: read safely, refused by the registry"; else t_fail "a 12 KB credential: read safely, refused by the registry" "exit $rc: $(tail -c 300 "$tmp/push11")"; fi
+
 if [[ -n ${REGISTRY_TOKEN_AVAILABLE:-yes} ]] && registry_start tok --tls --token 2>/dev/null; then
     registry_push_base tok "$tmp/base" 1.19.2 flink/base
     config "$tmp/tok.yaml" "  - {host: \"$TOK_HOST\", ca: \"$TOK_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
     recipe "$tmp/d" app-d "$TOK_HOST/flink/base:1.19.2" "$TOK_HOST"
+    mark=$(registry_log_mark tok)
     rc=0; "$FACTORY" build --push --config "$tmp/tok.yaml" -o "$tmp/out" "$tmp/d/recipe.yaml" > "$tmp/push5" 2>&1 || rc=$?
     [[ $rc -eq 0 ]] && t_ok "Bearer token flow: pull and push" || t_fail "Bearer token flow: pull and push" "$(cat "$tmp/push5")"
+    mounts=$(registry_count tok mounts team/app-d "$mark")
+    [[ $mounts -ge 3 ]] && t_ok "Bearer token flow: base layers mounted (token covers both repositories)" || t_fail "Bearer token flow: base layers mounted" "$mounts mounts: $(cat "$tmp/push5")"
 fi
 
 harness_stop plain

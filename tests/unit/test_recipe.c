@@ -6,6 +6,7 @@
 #include "flink.h"
 #include "maven.h"
 #include "recipe.h"
+#include "registry.h"
 #include "schema.h"
 #include "unit.h"
 
@@ -159,7 +160,36 @@ static void test_repository_paths(struct unit_state *s)
 	maven_coord_free(&c);
 }
 
+static void test_registry_hosts_and_locations(struct unit_state *s)
+{
+	struct error err = {0};
+	char *u;
+
+	CHECK(s, registry_host_is_local("localhost") && registry_host_is_local("localhost:5000"));
+	CHECK(s, registry_host_is_local("127.0.0.1:5000") && registry_host_is_local("127.1.2.3"));
+	CHECK(s, registry_host_is_local("[::1]:5000"));
+	CHECK(s, !registry_host_is_local("localhost.example.com") && !registry_host_is_local("127.0.0.1.nip.io"));
+	CHECK(s, !registry_host_is_local("localhostfoo.io:443") && !registry_host_is_local("10.0.0.1"));
+
+	const char *req = "https://r.example:5000/v2/team/app/blobs/uploads/?mount=x";
+	u = registry_resolve_location("r", req, "/v2/team/app/blobs/uploads/abc?_state=1", &err);
+	CHECK_STR(s, u, "https://r.example:5000/v2/team/app/blobs/uploads/abc?_state=1");
+	free(u);
+	u = registry_resolve_location("r", req, "abc?_state=1", &err);
+	CHECK_STR(s, u, "https://r.example:5000/v2/team/app/blobs/uploads/abc?_state=1");
+	free(u);
+	u = registry_resolve_location("r", req, "//storage.example/upload/1", &err);
+	CHECK_STR(s, u, "https://storage.example/upload/1");
+	free(u);
+	u = registry_resolve_location("r", req, "https://storage.example/upload/1", &err);
+	CHECK_STR(s, u, "https://storage.example/upload/1");
+	free(u);
+	CHECK(s, registry_resolve_location("r", req, "file:///home/u/.bashrc", &err) == NULL);
+	CHECK(s, registry_resolve_location("r", req, "ftp://x/y", &err) == NULL);
+}
+
 const struct unit_test recipe_tests[] = {
+	{"registry_hosts_and_locations", test_registry_hosts_and_locations},
 	{"digest_sidecars", test_sidecars},
 	{"maven_repository_paths", test_repository_paths},
 	{"config_expand", test_config_expand},
