@@ -295,7 +295,8 @@ static void evaluate(struct job *job)
 		set_error(item, "%s: repository '%s' (%s) answered HTTP %ld for %s: check the credentials for '%s' "
 				"in factory.yaml", item->coordinate, repo->name, repo->url, jar->status, job->path, repo->name);
 	} else if (jar->outcome == HTTP_ABORTED) {
-		set_error(item, "%s: %s", item->coordinate, job->write_error[0] ? job->write_error : "aborted");
+		set_error(item, "%s: %s: %s", item->coordinate, jar->url,
+			  job->write_error[0] ? job->write_error : jar->error[0] ? jar->error : "aborted");
 	} else {
 		set_error(item, "%s: %s failed after %d attempt%s: %s", item->coordinate, jar->url, jar->attempts,
 			  jar->attempts == 1 ? "" : "s", jar->error);

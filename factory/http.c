@@ -146,10 +146,13 @@ static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
 		/* Only the delta-seconds form; an HTTP date falls back to our own backoff. */
 		if (isdigit((unsigned char)*p))
 			t->retry_after = strtol(p, NULL, 10);
+	} else if (len > 20 && strncasecmp(line, "Content-Range: bytes ", 21) == 0) {
+		t->range_start = isdigit((unsigned char)line[21]) ? strtoll(line + 21, NULL, 10) : -1;
 	} else if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		/* A new response (after a redirect or 100-continue): forget the previous one's. */
 		t->accept_ranges = false;
 		t->retry_after = -1;
+		t->range_start = -1;
 		t->response_headers_length = 0;
 	}
 	if (t->response_headers_length + len < 65536) {
@@ -177,6 +180,13 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 		curl_off_t cl = -1;
 		bool resumed = status == 206;
 		t->body_started = true;
+		if (resumed && t->range_start != (long long)t->received) {
+			/* Resuming anywhere but where we stopped would splice the wrong bytes. */
+			snprintf(t->error, sizeof(t->error), "the server resumed at byte %lld, not %lld", t->range_start,
+				 (long long)t->received);
+			t->aborted_by_callback = 1;
+			return 0;
+		}
 		if (!resumed)
 			t->received = 0;
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
@@ -206,6 +216,7 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	t->easy = easy;
 	t->body_started = false;
 	t->retry_after = -1;
+	t->range_start = -1;
 	t->aborted_by_callback = 0;
 	t->attempts++;
 	e->stats.requests++;

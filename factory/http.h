@@ -73,6 +73,7 @@ struct http_transfer {
 	bool body_started;
 	bool accept_ranges;
 	long retry_after; /* seconds, -1 when absent */
+	long long range_start; /* from Content-Range, -1 when absent */
 	double not_before; /* monotonic seconds */
 	bool in_flight;
 	int aborted_by_callback;
