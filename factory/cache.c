@@ -1,5 +1,6 @@
 #include "cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,10 +8,35 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "util.h"
+
+/* Temporary files left by a run that was killed (SIGKILL, power loss) are never read as
+ * blobs; remove those old enough that no live run can still be writing them. */
+static void sweep_stale(const char *tmp_dir)
+{
+	DIR *d = opendir(tmp_dir);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		char *path;
+		if (de->d_name[0] == '.')
+			continue;
+		path = fs_path_join(tmp_dir, de->d_name);
+		if (lstat(path, &st) == 0 && now - st.st_mtime > 24 * 3600) {
+			struct error ignored = {0};
+			fs_remove_tree(path, &ignored);
+		}
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
 
 int cache_open(struct cache **out, const char *dir, struct error *err)
 {
@@ -40,6 +66,7 @@ int cache_open(struct cache **out, const char *dir, struct error *err)
 			goto out;
 		}
 	}
+	sweep_stale(tmp);
 	rc = 0;
 out:
 	free(blobs);

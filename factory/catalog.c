@@ -159,7 +159,8 @@ int catalog_load(struct catalog **out, const char *dir, struct diag_list *diags,
 	}
 	closedir(d);
 	/* readdir order depends on the filesystem; sort so the catalog is the same everywhere. */
-	qsort(files, nfiles, sizeof(*files), compare_names);
+	if (nfiles)
+		qsort(files, nfiles, sizeof(*files), compare_names);
 
 	catalog = calloc(1, sizeof(*catalog));
 	if (!catalog)

@@ -116,7 +116,7 @@ static void print_json(const struct plan *plan, const struct cache *cache)
 		json_object_set_new(o, "state", json_string(state_name(item->state)));
 		if (item->state == FETCH_FAILED) {
 			json_object_set_new(o, "error", json_string(item->error));
-		} else {
+		} else if (item->state == FETCH_CACHED || item->state == FETCH_DOWNLOADED) {
 			char *path = cache_blob_path(cache, item->sha256);
 			json_object_set_new(o, "sha256", json_string(item->sha256));
 			json_object_set_new(o, "size", json_integer(item->size));

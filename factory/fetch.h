@@ -23,6 +23,7 @@ struct fetch_item {
 	/* input */
 	const char *coordinate;
 	const char *pin_sha256; /* NULL: trust the repository's checksum files */
+	char pin_storage[65];   /* holds the pin when it came from a lock that is freed */
 	bool use_cache;         /* a pinned blob already cached is taken without asking anyone */
 
 	/* result */

@@ -132,10 +132,14 @@ char *http_transfer_header(const struct http_transfer *t, const char *name)
 	return found;
 }
 
-static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
+static size_t header_cb(char *raw, size_t size, size_t n, void *userdata)
 {
 	struct http_transfer *t = userdata;
 	size_t len = size * n;
+	char line[1024];
+
+	/* Header data is not NUL-terminated: parse a bounded copy. */
+	snprintf(line, sizeof(line), "%.*s", (int)(len < sizeof(line) ? len : sizeof(line) - 1), raw);
 
 	if (len > 14 && strncasecmp(line, "Accept-Ranges:", 14) == 0) {
 		t->accept_ranges = strstr(line + 14, "bytes") != NULL;
@@ -160,7 +164,7 @@ static size_t header_cb(char *line, size_t size, size_t n, void *userdata)
 		if (!grown)
 			abort();
 		t->response_headers = grown;
-		memcpy(t->response_headers + t->response_headers_length, line, len);
+		memcpy(t->response_headers + t->response_headers_length, raw, len);
 		t->response_headers_length += len;
 		t->response_headers[t->response_headers_length] = '\0';
 	}
@@ -180,7 +184,7 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 		curl_off_t cl = -1;
 		bool resumed = status == 206;
 		t->body_started = true;
-		if (resumed && t->range_start != (long long)t->received) {
+		if (resumed && (!t->range_sent || t->range_start != (long long)t->received)) {
 			/* Resuming anywhere but where we stopped would splice the wrong bytes. */
 			snprintf(t->error, sizeof(t->error), "the server resumed at byte %lld, not %lld", t->range_start,
 				 (long long)t->received);
@@ -217,6 +221,7 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	t->body_started = false;
 	t->retry_after = -1;
 	t->range_start = -1;
+	t->range_sent = false;
 	t->aborted_by_callback = 0;
 	t->attempts++;
 	e->stats.requests++;
@@ -280,6 +285,7 @@ static int start(struct http_engine *e, struct http_transfer *t)
 		char range[64];
 		snprintf(range, sizeof(range), "%lld-", (long long)t->received);
 		curl_easy_setopt(easy, CURLOPT_RANGE, range);
+		t->range_sent = true;
 	}
 	if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
 		return -1;

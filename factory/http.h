@@ -74,6 +74,7 @@ struct http_transfer {
 	bool accept_ranges;
 	long retry_after; /* seconds, -1 when absent */
 	long long range_start; /* from Content-Range, -1 when absent */
+	bool range_sent;       /* this attempt asked for a Range */
 	double not_before; /* monotonic seconds */
 	bool in_flight;
 	int aborted_by_callback;

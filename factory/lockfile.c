@@ -19,7 +19,7 @@
 static const struct schema_field entry_fields[] = {
 	{"coordinate", &schema_string, SCHEMA_REQUIRED},
 	{"repository", &schema_string, SCHEMA_REQUIRED},
-	{"size", &schema_nonnegative_int, SCHEMA_REQUIRED},
+	{"size", &(const struct schema){.type = SCHEMA_INT, .min = 0, .max = 9223372036854775807LL}, SCHEMA_REQUIRED},
 	{"sha256", &schema_string, SCHEMA_REQUIRED},
 	{"sha1", &schema_string, 0},
 	{NULL, NULL, 0},

@@ -72,7 +72,8 @@ static int prepare(struct plan *plan, const struct recipe *r, const struct lockf
 			problems++;
 			continue;
 		}
-		item->pin_sha256 = locked->sha256;
+		snprintf(item->pin_storage, sizeof(item->pin_storage), "%s", locked->sha256);
+		item->pin_sha256 = item->pin_storage;
 		item->use_cache = true;
 	}
 	return problems ? -1 : 0;

@@ -621,6 +621,23 @@ static bool is_repository_path(const char *s)
 	return strstr(s, "//") == NULL;
 }
 
+/* ConfigMap data must be UTF-8 text (anything else would need binaryData). */
+static bool is_utf8(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+
+	while (p < end) {
+		size_t extra = *p < 0x80 ? 0 : (*p >> 5) == 6 ? 1 : (*p >> 4) == 14 ? 2 : (*p >> 3) == 30 ? 3 : 9;
+		if (extra == 9 || (size_t)(end - p) <= extra)
+			return extra == 0;
+		for (size_t i = 1; i <= extra; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+		p += extra + 1;
+	}
+	return true;
+}
+
 static bool is_configmap_key(const char *s)
 {
 	if (!*s || strlen(s) > 253 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
@@ -951,6 +968,8 @@ static void load_scripts(struct loader *ld, const struct ynode *root)
 			if (memchr(s->content, '\0', s->size))
 				fail(ld, item, "python.scripts[%zu]: '%s' is not a text file (it contains NUL bytes)", i,
 				     item->value);
+			else if (!is_utf8(s->content, s->size))
+				fail(ld, item, "python.scripts[%zu]: '%s' is not UTF-8 text; save it as UTF-8", i, item->value);
 			total += s->size;
 		} else {
 			s->content = strdup("");

@@ -43,8 +43,10 @@ static int needs_quotes(const char *s)
 	for (const char *const *r = reserved; *r; r++)
 		if (strcmp(s, *r) == 0)
 			return 1;
-	/* Numbers in any YAML 1.1 or 1.2 spelling (1.20, 0x1F, 1_000, 1:20, 1e3, 2024-01-01). */
-	if (strchr("0123456789+-.", s[0]) && s[strspn(s, numberish)] == '\0')
+	/* Numbers in any YAML 1.1 or 1.2 spelling (1.20, 0x1F, 1_000, 1:20, 1e3) and timestamps
+	 * (2024-01-01, 2024-05-01T10:00:00Z, "2024-05-01 10:00:00"): anything that starts like
+	 * a number is quoted rather than guessed about. */
+	if (strchr("0123456789+.", s[0]) || (s[0] == '-' && s[strspn(s, numberish)] == '\0'))
 		return 1;
 	return 0;
 }

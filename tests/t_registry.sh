@@ -66,7 +66,7 @@ t_check "skopeo copy docker:// -> oci: keeps the digests" sh -c '
     [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"manifests\"][0][\"digest\"])" "$2/copy/index.json")" = "$3" ]' _ "$PLAIN_HOST" "$tmp" "$digest"
 mounts=$(registry_count plain mounts team/app-a "$mark")
 [[ $mounts -ge 3 ]] && t_ok "the base layers were mounted from flink/base, not uploaded" || t_fail "the base layers were mounted from flink/base, not uploaded" "$mounts mounts"
-t_check "FlinkDeployment runs the image by digest" grep -q "image: $PLAIN_HOST/team/app-a@$digest" "$tmp/out/app-a/manifests/flinkdeployment.yaml"
+t_check "FlinkDeployment runs the image by digest" grep -qE "image: \"?$PLAIN_HOST/team/app-a@$digest\"?$" "$tmp/out/app-a/manifests/flinkdeployment.yaml"
 t_check "pushed.json records the references" grep -q "$PLAIN_HOST/team/app-a:stable" "$tmp/out/app-a/pushed.json"
 
 # Pushing the same image again uploads nothing and changes no manifest byte.

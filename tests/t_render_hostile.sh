@@ -28,9 +28,11 @@ flinkConfiguration:
   some.flag: "true"
   some.number: 0x1F
   some.date: 2024-01-01
+  some.time: "2024-05-01T10:00:00Z"
 env:
   GREETING: "hello\tworld"
   EMPTY: ""
+  BUILD_TIME: "2024-05-01 10:00:00"
 YAML
 "$FACTORY" render -q -o "$tmp/out" "$tmp/r/recipe.yaml"
 m=$tmp/out/hostile/manifests
@@ -51,8 +53,9 @@ assert fd["spec"]["job"]["args"][-11:] == ["--sep", ": ", "--yes", "yes", "--num
 conf = fd["spec"]["flinkConfiguration"]
 assert conf["pipeline.name"] == "a: b # c" and conf["some.flag"] == "true"
 assert conf["some.number"] == "0x1F" and conf["some.date"] == "2024-01-01", conf
+assert conf["some.time"] == "2024-05-01T10:00:00Z", conf
 env = {e["name"]: e["value"] for e in fd["spec"]["podTemplate"]["spec"]["containers"][0]["env"]}
-assert env == {"GREETING": "hello\tworld", "EMPTY": ""}, env
+assert env == {"GREETING": "hello\tworld", "EMPTY": "", "BUILD_TIME": "2024-05-01 10:00:00"}, env
 PY
 t_check "hostile: output validates against the operator 1.15.0 strict schema" \
     "$PYTHON" "$TESTS_DIR/tools/validate_k8s.py" --strict --schema-dir "$TESTS_DIR/schemas/operator-1.15.0" \
