@@ -96,6 +96,7 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	fetch.config = ws.config;
 	fetch.cache = cache;
+	fetch.interrupted = cmd_interrupted();
 	fetch.parallel = (int)ws.config->parallel_downloads;
 	if (plan_fetch(&plan, recipe, frozen ? PLAN_FROZEN : PLAN_FETCH, &fetch, &diags, &err)) {
 		for (size_t i = 0; plan && i < plan->count; i++)

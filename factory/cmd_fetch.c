@@ -201,6 +201,7 @@ static int run(int argc, char **argv, bool refresh)
 		goto out;
 	fetch.config = ws.config;
 	fetch.cache = cache;
+	fetch.interrupted = cmd_interrupted();
 	fetch.parallel = parallel ? parallel : (int)ws.config->parallel_downloads;
 	if (plan_fetch(&plan, recipe, refresh ? PLAN_REFRESH : frozen ? PLAN_FROZEN : PLAN_FETCH, &fetch, &diags,
 		       &err) == 0)

@@ -409,6 +409,7 @@ int fetch_run(struct fetch_item *items, size_t count, const struct fetch_options
 	if (http_engine_new(&run.engine, options->parallel > 0 ? options->parallel : 8,
 			    options->max_attempts > 0 ? options->max_attempts : 5, err))
 		goto out;
+	http_engine_set_interrupt(run.engine, options->interrupted);
 	for (size_t i = 0; i < count; i++) {
 		struct job *job = &jobs[i];
 		struct fetch_item *item = &items[i];

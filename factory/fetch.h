@@ -9,6 +9,7 @@
 #ifndef FACTORY_FETCH_H
 #define FACTORY_FETCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -55,6 +56,7 @@ struct fetch_options {
 	void (*on_progress)(void *ctx, const struct fetch_progress *progress);
 	void (*on_item)(void *ctx, const struct fetch_item *item);
 	void *ctx;
+	const volatile sig_atomic_t *interrupted; /* may be NULL */
 };
 
 /* Fetches every item; returns 0 when all are in the cache, -1 when any failed (see each

@@ -22,6 +22,9 @@ struct http_engine {
 	size_t queue_capacity;
 	size_t running;
 	struct http_stats stats;
+	const volatile sig_atomic_t *interrupted;
+	struct http_transfer **active; /* in flight, to abort them on an interrupt */
+	size_t active_capacity;
 };
 
 static double now_seconds(void)
@@ -72,7 +75,55 @@ void http_engine_free(struct http_engine *e)
 	curl_multi_cleanup(e->multi);
 	curl_share_cleanup(e->share);
 	free(e->queue);
+	free(e->active);
 	free(e);
+}
+
+void http_engine_set_interrupt(struct http_engine *e, const volatile sig_atomic_t *flag)
+{
+	e->interrupted = flag;
+}
+
+/* Ends every transfer as aborted: what they wrote is discarded by their owners. */
+static void abort_all(struct http_engine *e)
+{
+	for (size_t i = 0; i < e->active_capacity; i++) {
+		struct http_transfer *t = e->active[i];
+		if (!t)
+			continue;
+		curl_multi_remove_handle(e->multi, t->easy);
+		curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
+		e->active[i] = NULL;
+		t->in_flight = false;
+		t->outcome = HTTP_ABORTED;
+		snprintf(t->error, sizeof(t->error), "interrupted");
+		t->callbacks->on_done(t);
+	}
+	e->running = 0;
+	for (size_t i = 0; i < e->queued; i++) {
+		struct http_transfer *t = e->queue[i];
+		t->outcome = HTTP_ABORTED;
+		snprintf(t->error, sizeof(t->error), "interrupted");
+		t->callbacks->on_done(t);
+	}
+	e->queued = 0;
+}
+
+static void track(struct http_engine *e, struct http_transfer *t, bool add)
+{
+	for (size_t i = 0; i < e->active_capacity; i++)
+		if (add ? e->active[i] == NULL : e->active[i] == t) {
+			e->active[i] = add ? t : NULL;
+			return;
+		}
+	if (!add)
+		return;
+	e->active = realloc(e->active, (e->active_capacity + 16) * sizeof(*e->active));
+	if (!e->active)
+		abort();
+	memset(e->active + e->active_capacity, 0, 16 * sizeof(*e->active));
+	e->active[e->active_capacity] = t;
+	e->active_capacity += 16;
 }
 
 const struct http_stats *http_engine_stats(const struct http_engine *e)
@@ -289,6 +340,7 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	}
 	if (curl_multi_add_handle(e->multi, easy) != CURLM_OK)
 		return -1;
+	track(e, t, true);
 	t->in_flight = true;
 	e->running++;
 	return 0;
@@ -337,6 +389,7 @@ static void finish(struct http_engine *e, struct http_transfer *t, CURLcode code
 
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(e->multi, t->easy);
+	track(e, t, false);
 	/* Detach the engine's share: the handle may outlive the engine (its headers are read
 	 * after the run) and a share still in use cannot be freed. */
 	curl_easy_setopt(t->easy, CURLOPT_SHARE, NULL);
@@ -398,6 +451,11 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 		int still_running = 0, msgs = 0, timeout_ms = 100;
 		size_t finished = 0;
 		CURLMsg *msg;
+
+		if (e->interrupted && *e->interrupted) {
+			abort_all(e);
+			return error_set(err, ERROR_IO, "interrupted");
+		}
 
 		if (start_ready(e, &next_wake))
 			return error_set(err, ERROR_INTERNAL, "cannot start a transfer");

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -98,6 +99,10 @@ void http_engine_free(struct http_engine *engine);
 
 /* Queues a transfer; the engine does not own it. May be called from callbacks. */
 void http_engine_add(struct http_engine *engine, struct http_transfer *t);
+
+/* When *flag becomes non-zero (set by a signal handler), the run stops: every transfer ends
+ * as HTTP_ABORTED ("interrupted") and http_engine_run returns -1. */
+void http_engine_set_interrupt(struct http_engine *engine, const volatile sig_atomic_t *flag);
 
 /* Runs until every queued transfer is done. `tick` (may be NULL) is called about every
  * 100 ms, for progress output. */

@@ -10,6 +10,20 @@
 #define FACTORY_VERSION "0.1.0"
 #endif
 
+/* The one piece of process-wide state: whether the user asked us to stop. */
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+const volatile sig_atomic_t *cmd_interrupted(void)
+{
+	return &interrupted;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -38,8 +52,15 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	struct sigaction sa;
+
 	/* A peer that goes away (a credential helper, a server) must give an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -62,7 +83,7 @@ int main(int argc, char **argv)
 		}
 		status = c->run(argc - 1, argv + 1);
 		http_global_cleanup();
-		return status;
+		return interrupted && status != EXIT_OK ? EXIT_INTERRUPTED : status;
 	}
 	fprintf(stderr, "factory: '%s' is not a command\n", argv[1]);
 	usage(stderr);
