@@ -1,6 +1,5 @@
 #include "bundle.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,8 +10,10 @@
 #include "util.h"
 #include "yamlout.h"
 
-static int write_files(const struct render_output *output, const char *dir, struct error *err)
+static int write_files(const char *dir, void *ctx, struct error *err)
 {
+	const struct render_output *output = ctx;
+
 	for (size_t i = 0; i < output->count; i++) {
 		char *path = fs_path_join(dir, output->files[i].name);
 		char *parent = fs_dirname(path);
@@ -36,33 +37,8 @@ static int write_files(const struct render_output *output, const char *dir, stru
 int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err)
 {
 	char *target = fs_path_join(app_dir, "manifests");
-	char *prefix = fs_path_join(app_dir, ".manifests.");
-	char *staged = NULL;
-	sigset_t block, saved;
-	int rc = -1;
+	int rc = fs_write_dir_atomic(target, write_files, (void *)output, err);
 
-	if (fs_mkdir_p(app_dir, err))
-		goto out;
-	/* Hold off SIGINT/SIGTERM while the staging directory exists, so an interrupt lands after
-	 * we have either swapped it in or removed it — never leaving a half-written directory. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &saved);
-	if (fs_make_temp_dir(prefix, &staged, err) == 0) {
-		rc = write_files(output, staged, err);
-		if (rc == 0)
-			rc = fs_replace_dir(staged, target, err);
-		if (rc) {
-			struct error ignored = {0};
-			fs_remove_tree(staged, &ignored);
-		}
-	}
-	sigprocmask(SIG_SETMASK, &saved, NULL);
-out:
-	free(staged);
-	free(prefix);
 	free(target);
 	return rc;
 }

@@ -81,7 +81,7 @@ void digest_set_update(struct digest_set *set, const void *data, size_t size)
 			abort();
 }
 
-static void to_hex(const unsigned char *bytes, size_t n, char *out)
+void digest_hex(const unsigned char *bytes, size_t n, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
 
@@ -104,7 +104,7 @@ const char *digest_set_hex(struct digest_set *set, enum digest_algorithm a)
 				continue;
 			if (!EVP_DigestFinal_ex(set->ctx[i], md, &len))
 				abort();
-			to_hex(md, len, set->hex[i]);
+			digest_hex(md, len, set->hex[i]);
 		}
 		set->finished = true;
 	}
@@ -139,7 +139,7 @@ int digest_file_sha256(const char *path, char hex[65], struct error *err)
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
 	}
 	EVP_DigestFinal_ex(ctx, md, &len);
-	to_hex(md, len, hex);
+	digest_hex(md, len, hex);
 	rc = 0;
 out:
 	if (fd >= 0)

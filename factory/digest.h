@@ -39,4 +39,7 @@ bool digest_parse_sidecar(const char *text, size_t size, enum digest_algorithm a
 
 bool digest_is_hex(const char *s, size_t length);
 
+/* Lowercase hex of `n` bytes into out (2n + 1 bytes). */
+void digest_hex(const unsigned char *bytes, size_t n, char *out);
+
 #endif

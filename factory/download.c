@@ -46,15 +46,9 @@ const struct http_callbacks download_body_callbacks = {body_start, body_data, bo
 
 static int run_one(struct http_transfer *t, struct error *err)
 {
-	struct http_engine *engine = NULL;
-	int rc;
+	int rc = http_run_one(t, 5, err);
 
-	if (http_engine_new(&engine, 1, 5, err))
-		return -1;
-	http_engine_add(engine, t);
-	rc = http_engine_run(engine, NULL, NULL, err);
 	http_transfer_cleanup(t);
-	http_engine_free(engine);
 	if (rc)
 		return -1;
 	if (t->outcome != HTTP_OK)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,4 +277,42 @@ const char *fs_basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	return slash ? slash + 1 : path;
+}
+
+int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void *ctx, struct error *err), void *ctx,
+			struct error *err)
+{
+	char *parent = fs_dirname(target), *prefix, *staged = NULL;
+	sigset_t block, saved;
+	size_t len;
+	int rc = -1;
+
+	if (fs_mkdir_p(parent, err)) {
+		free(parent);
+		return -1;
+	}
+	len = strlen(parent) + strlen(fs_basename(target)) + 4;
+	prefix = malloc(len);
+	if (!prefix)
+		abort();
+	snprintf(prefix, len, "%s/.%s.", parent, fs_basename(target));
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigprocmask(SIG_BLOCK, &block, &saved);
+	if (fs_make_temp_dir(prefix, &staged, err) == 0) {
+		rc = fill(staged, ctx, err);
+		if (rc == 0)
+			rc = fs_replace_dir(staged, target, err);
+		if (rc) {
+			struct error ignored = {0};
+			fs_remove_tree(staged, &ignored);
+		}
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	free(staged);
+	free(prefix);
+	free(parent);
+	return rc;
 }

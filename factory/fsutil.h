@@ -28,6 +28,13 @@ int fs_make_temp_dir(const char *prefix, char **path, struct error *err);
  * until the swap and is removed afterwards. */
 int fs_replace_dir(const char *staged, const char *target, struct error *err);
 
+/* Writes directory `target` as a whole: `fill` populates a staging directory beside it, which
+ * is then swapped in (fs_replace_dir). SIGINT/SIGTERM/SIGHUP are held while the staging
+ * directory exists, so an interrupt never leaves a half-written one; on failure it is removed
+ * and `target` stays as it was. */
+int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void *ctx, struct error *err), void *ctx,
+			struct error *err);
+
 /* Joins two path components with exactly one '/'; returns a malloc'd string. */
 char *fs_path_join(const char *a, const char *b);
 

@@ -148,6 +148,19 @@ void http_engine_add(struct http_engine *e, struct http_transfer *t)
 	e->queue[e->queued++] = t;
 }
 
+int http_run_one(struct http_transfer *t, int attempts, struct error *err)
+{
+	struct http_engine *engine = NULL;
+	int rc;
+
+	if (http_engine_new(&engine, 1, attempts, err))
+		return -1;
+	http_engine_add(engine, t);
+	rc = http_engine_run(engine, NULL, NULL, err);
+	http_engine_free(engine);
+	return rc;
+}
+
 void http_transfer_cleanup(struct http_transfer *t)
 {
 	if (t->easy)

@@ -108,6 +108,10 @@ void http_engine_set_interrupt(struct http_engine *engine, const volatile sig_at
  * 100 ms, for progress output. */
 int http_engine_run(struct http_engine *engine, void (*tick)(void *ctx), void *ctx, struct error *err);
 
+/* Runs one transfer on its own engine (up to `attempts` tries). The transfer keeps its
+ * response headers until http_transfer_cleanup. */
+int http_run_one(struct http_transfer *t, int attempts, struct error *err);
+
 const struct http_stats *http_engine_stats(const struct http_engine *engine);
 
 /* The value of a header of the final response (case-insensitive name), malloc'd, or NULL. */

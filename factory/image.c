@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "flink.h"
 #include "fsutil.h"
 #include "layer.h"
@@ -134,7 +135,10 @@ static int read_base_facts(const struct base_image *base, const struct recipe *r
 	for (size_t i = 0; i < base->image.layer_count; i++) {
 		const char *digest = base->image.layers[i].digest;
 		char *listing = NULL, *index = layer_index_path(cache, digest);
-		bool known = access(index, F_OK) == 0 || cache_verify(cache, digest + 7, NULL);
+		char *blob = cache_blob_path(cache, digest + 7);
+		/* Existence is enough here: scan_layer reads (and base_fetch_layer verifies) it. */
+		bool known = access(index, F_OK) == 0 || access(blob, F_OK) == 0;
+		free(blob);
 		free(index);
 		if (!known) {
 			/* A lazy base's layer: a PyFlink job must know the base's Python, a Java job
@@ -314,8 +318,7 @@ static void layer_key(const struct layer_plan *lp, const struct layer_options *o
 	}
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(key + 2 * i, 3, "%02x", md[i]);
+	digest_hex(md, len, key);
 }
 
 /* `fill` (may be NULL) produces the entries only when the layer is not cached under `key`;
@@ -436,8 +439,7 @@ static void python_key(const struct python_layer *pl, const struct layer_options
 	EVP_DigestFinal_ex(ctx, md, &len);
 	EVP_MD_CTX_free(ctx);
 	free(head);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(key + 2 * i, 3, "%02x", md[i]);
+	digest_hex(md, len, key);
 }
 
 static int compare_wheels(const void *a, const void *b)

@@ -14,6 +14,7 @@
 
 #include <zstd.h>
 
+#include "digest.h"
 #include "oci.h"
 #include "pgzip.h"
 
@@ -309,9 +310,8 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 		goto out;
 	result->media_type = o->zstd ? OCI_MEDIA_LAYER_ZSTD : OCI_MEDIA_LAYER_GZIP;
 	EVP_DigestFinal_ex(s.tar_digest, md, &md_len);
-	snprintf(result->diff_id, sizeof(result->diff_id), "sha256:");
-	for (unsigned i = 0; i < md_len; i++)
-		snprintf(result->diff_id + 7 + 2 * i, 3, "%02x", md[i]);
+	memcpy(result->diff_id, "sha256:", 7);
+	digest_hex(md, md_len, result->diff_id + 7);
 	result->size = (long long)s.writer.size;
 	result->entries = n;
 	snprintf(result->digest, sizeof(result->digest), "sha256:%s",

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,76 +172,66 @@ int oci_layout_write(const char *dir, struct cache *cache, const struct oci_desc
 	return oci_layout_write_partial(dir, cache, manifest, image, tag, NULL, err);
 }
 
-int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
-			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err)
+struct layout_fill {
+	struct cache *cache;
+	const struct oci_descriptor *manifest;
+	const struct oci_image *image;
+	const char *tag;
+	size_t *left_out;
+};
+
+static int fill_layout(const char *staged, void *ctx, struct error *err)
 {
-	char *parent = fs_dirname(dir), *prefix = NULL, *staged = NULL, *blobs = NULL, *path = NULL, *text = NULL;
-	json_t *index = json_object(), *manifests = json_array(), *desc, *annotations = json_object();
-	sigset_t block, saved;
+	const struct layout_fill *lf = ctx;
+	char *blobs = fs_path_join(staged, "blobs/sha256"), *path = NULL, *text = NULL;
+	json_t *index = json_object(), *manifests, *desc;
 	size_t size;
 	int rc = -1;
 
-	if (fs_mkdir_p(parent, err))
-		goto out;
-	prefix = xasprintf("%s/.%s.", parent, fs_basename(dir));
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGHUP);
-	sigprocmask(SIG_BLOCK, &block, &saved);
-	if (fs_make_temp_dir(prefix, &staged, err))
-		goto unblock;
-	blobs = fs_path_join(staged, "blobs/sha256");
 	if (fs_mkdir_p(blobs, err))
-		goto unblock;
+		goto out;
 	path = fs_path_join(staged, "oci-layout");
 	if (fs_write_file_atomic(path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644, err))
-		goto unblock;
-	if (place_blob(cache, blobs, manifest->digest, err) || place_blob(cache, blobs, image->config.digest, err))
-		goto unblock;
-	for (size_t i = 0; i < image->layer_count; i++) {
-		char *cached = cache_blob_path(cache, image->layers[i].digest + 7);
-		bool missing = left_out && access(cached, F_OK) < 0;
+		goto out;
+	if (place_blob(lf->cache, blobs, lf->manifest->digest, err) ||
+	    place_blob(lf->cache, blobs, lf->image->config.digest, err))
+		goto out;
+	for (size_t i = 0; i < lf->image->layer_count; i++) {
+		char *cached = cache_blob_path(lf->cache, lf->image->layers[i].digest + 7);
+		bool missing = lf->left_out && access(cached, F_OK) < 0;
 		free(cached);
 		if (missing) {
-			(*left_out)++;
+			(*lf->left_out)++;
 			continue;
 		}
-		if (place_blob(cache, blobs, image->layers[i].digest, err))
-			goto unblock;
+		if (place_blob(lf->cache, blobs, lf->image->layers[i].digest, err))
+			goto out;
 	}
-	desc = descriptor_json(manifest);
-	json_object_set_new(annotations, "org.opencontainers.image.ref.name", json_string(tag));
-	json_object_set_new(desc, "annotations", annotations);
-	annotations = NULL;
+	desc = descriptor_json(lf->manifest);
+	json_object_set_new(desc, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", lf->tag));
+	manifests = json_array();
 	json_array_append_new(manifests, desc);
 	json_object_set_new(index, "schemaVersion", json_integer(2));
 	json_object_set_new(index, "mediaType", json_string(OCI_MEDIA_INDEX));
 	json_object_set_new(index, "manifests", manifests);
-	manifests = NULL;
 	text = oci_json_canonical(index, &size);
 	free(path);
 	path = fs_path_join(staged, "index.json");
-	if (fs_write_file_atomic(path, text, size, 0644, err))
-		goto unblock;
-	rc = fs_replace_dir(staged, dir, err);
-unblock:
-	if (rc && staged) {
-		struct error ignored = {0};
-		fs_remove_tree(staged, &ignored);
-	}
-	sigprocmask(SIG_SETMASK, &saved, NULL);
+	rc = fs_write_file_atomic(path, text, size, 0644, err);
 out:
-	json_decref(annotations);
-	json_decref(manifests);
 	json_decref(index);
 	free(text);
 	free(path);
 	free(blobs);
-	free(staged);
-	free(prefix);
-	free(parent);
 	return rc;
+}
+
+int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err)
+{
+	struct layout_fill lf = {cache, manifest, image, tag, left_out};
+
+	return fs_write_dir_atomic(dir, fill_layout, &lf, err);
 }
 
 #define JSON_MAX (4 * 1024 * 1024)

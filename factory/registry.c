@@ -368,22 +368,9 @@ static char *challenge_param(const char *challenge, const char *key)
 	return NULL;
 }
 
-static int run_attempts(struct http_transfer *t, int attempts, struct error *err)
-{
-	struct http_engine *engine = NULL;
-	int rc;
-
-	if (http_engine_new(&engine, 1, attempts, err))
-		return -1;
-	http_engine_add(engine, t);
-	rc = http_engine_run(engine, NULL, NULL, err);
-	http_engine_free(engine);
-	return rc;
-}
-
 static int run(struct http_transfer *t, struct error *err)
 {
-	return run_attempts(t, 5, err);
+	return http_run_one(t, 5, err);
 }
 
 /* A local registry without a configured CA: find out once, before any parallel work,
@@ -401,7 +388,7 @@ static void settle_scheme(struct registry *reg)
 	t.callbacks = &download_body_callbacks;
 	t.user = &b;
 	b.err = &ignored;
-	if (run_attempts(&t, 1, &ignored) == 0 && t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR) {
+	if (http_run_one(&t, 1, &ignored) == 0 && t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR) {
 		free(reg->base_url);
 		reg->base_url = xasprintf("http://%s", reg->api_host);
 	}

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "fsutil.h"
 #include "util.h"
 
@@ -175,8 +176,7 @@ static void hex_of(EVP_MD_CTX *ctx, char out[65])
 	unsigned int len;
 
 	EVP_DigestFinal_ex(ctx, md, &len);
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	digest_hex(md, len, out);
 }
 
 /* Writes data to staging/path (creating parents) and records it. */
