@@ -1,6 +1,5 @@
 #include "base.h"
 
-#include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +13,7 @@
 #include "download.h"
 #include "fsutil.h"
 #include "registry.h"
+#include "unarchive.h"
 #include "util.h"
 
 #define JSON_MAX (4 * 1024 * 1024)
@@ -27,6 +27,7 @@ void base_image_clear(struct base_image *base)
 {
 	oci_image_clear(&base->image);
 	free(base->reference);
+	free(base->name);
 	free(base->registry);
 	free(base->repository);
 	memset(base, 0, sizeof(*base));
@@ -111,6 +112,12 @@ static int resolve_layout(struct base_image *base, const char *path, const char 
 		if (tag ? (name && strcmp(name, tag) == 0) : count == 1)
 			chosen = m;
 	}
+	if (chosen) {
+		const char *image_name = json_string_value(
+			json_object_get(json_object_get(chosen, "annotations"), "io.containerd.image.name"));
+		if (image_name && *image_name)
+			base->name = xstrdup(image_name);
+	}
 	if (!chosen || (!tag && count != 1)) {
 		error_set(err, ERROR_INVALID, "%s has no image %s%s", path, tag ? "tagged " : "(give a tag: oci:PATH:TAG)",
 			  tag ? tag : "");
@@ -180,7 +187,7 @@ static const char *archive_digest(const struct archive_ctx *ac, const char *name
 
 static int resolve_archive(struct base_image *base, const char *path, struct cache *cache, struct error *err)
 {
-	struct archive *a = archive_read_new();
+	struct unarchive u = {0};
 	struct archive_entry *e;
 	struct archive_ctx ac = {0};
 	json_t *manifest = NULL, *layers = NULL, *m = NULL, *l;
@@ -189,34 +196,28 @@ static int resolve_archive(struct base_image *base, const char *path, struct cac
 	struct oci_descriptor desc = {0};
 	int rc = -1, r;
 
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
-		error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+	if (unarchive_open(&u, path, UNARCHIVE_TAR, path, err))
 		goto out;
-	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	while ((r = unarchive_next(&u, &e, err)) == 1) {
 		struct cache_writer w;
 		const void *buf;
 		size_t len;
-		la_int64_t offset;
+		long long offset;
 		if (archive_entry_filetype(e) != AE_IFREG)
 			continue;
 		if (cache_writer_begin(&w, cache, err) < 0)
 			goto out;
-		while ((r = archive_read_data_block(a, &buf, &len, &offset)) == ARCHIVE_OK)
+		while ((r = unarchive_data(&u, &buf, &len, &offset, err)) == 1)
 			if (cache_writer_write(&w, buf, len, err) < 0)
 				break;
-		if (r != ARCHIVE_EOF || err->code) {
-			if (!err->code)
-				error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+		if (r != 0 || err->code) {
 			cache_writer_abort(&w);
 			goto out;
 		}
 		ac.files = realloc(ac.files, (ac.count + 1) * sizeof(*ac.files));
 		if (!ac.files)
 			abort();
-		ac.files[ac.count].name = xstrdup(archive_entry_pathname(e));
+		ac.files[ac.count].name = xstrdup(unarchive_path(&u, e));
 		snprintf(ac.files[ac.count].digest, sizeof(ac.files[ac.count].digest), "sha256:%s",
 			 digest_set_hex(w.digests, DIGEST_SHA256));
 		r = cache_writer_commit(&w, NULL, err);
@@ -225,10 +226,8 @@ static int resolve_archive(struct base_image *base, const char *path, struct cac
 			goto out;
 		ac.count++;
 	}
-	if (r != ARCHIVE_EOF) {
-		error_set(err, ERROR_IO, "cannot read %s: %s", path, archive_error_string(a));
+	if (r < 0)
 		goto out;
-	}
 	{
 		const char *md = archive_digest(&ac, "manifest.json");
 		char *data = NULL;
@@ -244,6 +243,11 @@ static int resolve_archive(struct base_image *base, const char *path, struct cac
 	if (!json_is_array(manifest) || json_array_size(manifest) != 1) {
 		error_set(err, ERROR_INVALID, "%s: manifest.json must describe exactly one image", path);
 		goto out;
+	}
+	{
+		const char *repo_tag = json_string_value(json_array_get(json_object_get(json_array_get(manifest, 0), "RepoTags"), 0));
+		if (repo_tag && *repo_tag)
+			base->name = xstrdup(repo_tag);
 	}
 	/* Synthesise the OCI manifest the archive implies: same config, same (uncompressed) layers. */
 	m = json_object();
@@ -306,7 +310,7 @@ out:
 	for (size_t k = 0; k < ac.count; k++)
 		free(ac.files[k].name);
 	free(ac.files);
-	archive_read_free(a);
+	unarchive_close(&u);
 	return rc;
 }
 
@@ -352,8 +356,9 @@ int base_resolve(struct base_image *out, const char *reference, const char *plat
 		path = spec[0] == '/' ? xstrdup(spec) : fs_path_join(dir, spec);
 		rc = resolve_archive(out, path, cache, err);
 	} else {
-		rc = resolve_registry(out, strncmp(reference, "docker://", 9) == 0 ? reference + 9 : reference, platform,
-				      config, cache, lazy, err);
+		const char *name = strncmp(reference, "docker://", 9) == 0 ? reference + 9 : reference;
+		out->name = xstrdup(name);
+		rc = resolve_registry(out, name, platform, config, cache, lazy, err);
 	}
 	free(path);
 	free(tag);

@@ -18,6 +18,11 @@
 struct base_image {
 	struct oci_image image;
 	char *reference; /* as written in the recipe */
+	/* The name the base is known by wherever a copy of it lies: the registry reference, the
+	 * image name a layout or docker save archive records (io.containerd.image.name,
+	 * RepoTags), else NULL. Never a local path, so the image digest does not depend on
+	 * where the base's files are. */
+	char *name;
 	/* A registry base resolved lazily: its layers are fetched only when needed. */
 	bool lazy;
 	char *registry;

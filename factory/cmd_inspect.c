@@ -1,14 +1,15 @@
 /* factory inspect IMAGE_LAYOUT: what an image is made of, layer by layer. */
-#include <archive.h>
 #include <archive_entry.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "fsutil.h"
 #include "oci.h"
+#include "unarchive.h"
 
 #define JSON_MAX (4 * 1024 * 1024)
 
@@ -45,26 +46,56 @@ static json_t *load_json(const char *dir, const char *digest, struct error *err)
 	return j;
 }
 
-static void list_files(const char *dir, const char *digest)
+/* Names are printed as stored (UTF-8 or legacy bytes); only control characters are escaped
+ * (\ooo, as tar -t does), so a hostile name cannot drive the terminal. */
+static void print_name(const char *name)
+{
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '\\')
+			printf("\\%03o", *p);
+		else
+			putchar(*p);
+	}
+}
+
+/* Lists every entry of a layer; 0 when the blob is not in the layout (a lazy base layer). */
+static int list_files(const char *dir, const char *digest, struct error *err)
 {
 	char *blobs = fs_path_join(dir, "blobs/sha256"), *path = fs_path_join(blobs, digest + 7);
-	struct archive *a = archive_read_new();
+	struct unarchive u = {0};
 	struct archive_entry *e;
+	int rc = 0, r;
 
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_filename(a, path, 1 << 16) == ARCHIVE_OK) {
-		while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
-			const char *link = archive_entry_symlink(e);
-			printf("      %s %5lld:%-5lld %10lld /%s%s%s\n", archive_entry_strmode(e),
-			       (long long)archive_entry_uid(e), (long long)archive_entry_gid(e),
-			       (long long)archive_entry_size(e), archive_entry_pathname(e), link ? " -> " : "",
-			       link ? link : "");
-		}
+	if (access(path, F_OK) != 0) {
+		printf("      (not in the layout: left in the base's registry)\n");
+		goto out;
 	}
-	archive_read_free(a);
+	rc = unarchive_open(&u, path, UNARCHIVE_TAR, digest, err);
+	while (rc == 0 && (r = unarchive_next(&u, &e, err)) != 0) {
+		const char *symlink, *hardlink;
+		if (r < 0) {
+			rc = -1;
+			break;
+		}
+		symlink = unarchive_symlink(&u, e);
+		hardlink = unarchive_hardlink(&u, e);
+		printf("      %s %5lld:%-5lld %10lld /", archive_entry_strmode(e), (long long)archive_entry_uid(e),
+		       (long long)archive_entry_gid(e), (long long)archive_entry_size(e));
+		print_name(unarchive_path(&u, e));
+		if (symlink || hardlink) {
+			printf(symlink ? " -> " : " link to /");
+			print_name(symlink ? symlink : hardlink);
+		}
+		putchar('\n');
+	}
+	if (rc == 0 && u.warnings)
+		fprintf(stderr, "factory: warning: layer %s: %s%s\n", digest, u.first_warning,
+			u.warnings > 1 ? " (and more)" : "");
+out:
+	unarchive_close(&u);
 	free(path);
 	free(blobs);
+	return rc;
 }
 
 int cmd_inspect(int argc, char **argv)
@@ -73,7 +104,7 @@ int cmd_inspect(int argc, char **argv)
 	json_t *index = NULL, *manifest = NULL, *config = NULL, *layers, *history, *l;
 	const char *dir, *manifest_digest, *tag;
 	size_t i, h = 0;
-	int files = 1;
+	int files = 1, status = EXIT_OK;
 
 	if (argc >= 2 && strcmp(argv[1], "--no-files") == 0) {
 		files = 0;
@@ -125,11 +156,16 @@ int cmd_inspect(int argc, char **argv)
 		       (long long)json_integer_value(json_object_get(l, "size")),
 		       json_string_value(json_object_get(l, "mediaType")), created_by ? created_by : "");
 		if (files && json_string_value(json_object_get(l, "digest")) &&
-		    oci_digest_valid(json_string_value(json_object_get(l, "digest"))))
-			list_files(dir, json_string_value(json_object_get(l, "digest")));
+		    oci_digest_valid(json_string_value(json_object_get(l, "digest"))) &&
+		    list_files(dir, json_string_value(json_object_get(l, "digest")), &err)) {
+			fflush(stdout);
+			fprintf(stderr, "factory: error: %s\n", err.message);
+			status = EXIT_FAILED;
+			break;
+		}
 	}
 	json_decref(config);
 	json_decref(manifest);
 	json_decref(index);
-	return EXIT_OK;
+	return status;
 }

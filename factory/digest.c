@@ -172,3 +172,13 @@ bool digest_parse_sidecar(const char *text, size_t size, enum digest_algorithm a
 	out[want] = '\0';
 	return true;
 }
+
+void digest_sha256_hex(const void *data, size_t size, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(data, size, md, &len, EVP_sha256(), NULL))
+		abort();
+	digest_hex(md, len, hex);
+}

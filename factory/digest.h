@@ -28,6 +28,9 @@ const char *digest_set_hex(struct digest_set *set, enum digest_algorithm algorit
 const char *digest_name(enum digest_algorithm algorithm); /* "sha256" */
 size_t digest_hex_length(enum digest_algorithm algorithm);
 
+/* SHA-256 of a buffer in hex. */
+void digest_sha256_hex(const void *data, size_t size, char hex[65]);
+
 /* SHA-256 of a whole file in hex; hex must hold 65 bytes. */
 int digest_file_sha256(const char *path, char hex[65], struct error *err);
 

@@ -14,12 +14,15 @@
 #include "layer.h"
 #include "maven.h"
 #include "pypi.h"
+#include "pyruntime.h"
+#include "unarchive.h"
 #include "util.h"
 #include "wheel.h"
 
 #define LAYER_KEY_VERSION "factory-layer-1"
-#define INDEX_VERSION "factory-index-1"
+#define INDEX_VERSION "factory-index-2"
 #define WHEEL_LAYOUT_VERSION "factory-wheels-1" /* bump when wheel installation changes */
+#define RUNTIME_LAYOUT_VERSION "factory-runtime-1" /* bump when runtime unpacking changes */
 
 void image_build_clear(struct image_build *b)
 {
@@ -31,13 +34,16 @@ void image_build_clear(struct image_build *b)
 
 /* ---- what the base contains ------------------------------------------------------------- */
 
-/* The paths of a base layer that matter to the lint (Python interpreters, Flink jars),
- * remembered per layer digest: a base is scanned once, not at every build. */
+/* The paths of a base layer that matter to the lint (Python interpreters, Flink jars, the C
+ * library), remembered per layer digest: a base is scanned once, not at every build. */
 static bool interesting(const char *path)
 {
-	if (strncmp(path, "./", 2) == 0)
-		path += 2;
+	const char *name = fs_basename(path);
+
 	if (strncmp(path, "usr/bin/python3", 15) == 0 || strncmp(path, "usr/local/bin/python3", 21) == 0)
+		return true;
+	if (strcmp(name, "libc.so.6") == 0 || (strncmp(name, "libc-", 5) == 0 && strstr(name, ".so")) ||
+	    strncmp(name, "ld-musl-", 8) == 0)
 		return true;
 	return strncmp(path, "opt/flink/", 10) == 0 && strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".jar") == 0;
 }
@@ -47,11 +53,89 @@ static char *layer_index_path(struct cache *cache, const char *digest)
 	return xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
 }
 
+static void listing_add(char **out, size_t *size, size_t *cap, char kind, const char *path, size_t n)
+{
+	if (*size + n + 3 > *cap) {
+		*cap = (*size + n + 3) * 2;
+		*out = realloc(*out, *cap);
+		if (!*out)
+			abort();
+	}
+	(*out)[(*size)++] = kind;
+	memcpy(*out + *size, path, n);
+	(*out)[*size + n] = '\n';
+	*size += n + 1;
+	(*out)[*size] = '\0';
+}
+
+/* "GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36." is in every glibc. */
+static bool glibc_version_in(const char *data, size_t len, char *out, size_t size)
+{
+	static const char marker[] = "release version ";
+	const char *p = memmem(data, len, marker, sizeof(marker) - 1);
+	size_t n;
+
+	if (!p)
+		return false;
+	p += sizeof(marker) - 1;
+	for (n = 0; p + n < data + len && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.'); n++)
+		;
+	if (n == 0 || n >= size)
+		return false;
+	while (n > 0 && p[n - 1] == '.')
+		n--;
+	snprintf(out, size, "%.*s", (int)n, p);
+	return true;
+}
+
+static int read_glibc_version(struct unarchive *u, char *out, size_t size, struct error *err)
+{
+	const void *buf;
+	size_t len;
+	long long offset;
+	char *tail = NULL;
+	size_t tail_len = 0;
+	int r;
+
+	/* The marker may straddle two blocks: search each block with the previous one's end. */
+	while ((r = unarchive_data(u, &buf, &len, &offset, err)) == 1) {
+		char *joined = malloc(tail_len + len + 1);
+		if (!joined)
+			abort();
+		if (tail_len)
+			memcpy(joined, tail, tail_len);
+		if (len)
+			memcpy(joined + tail_len, buf, len);
+		if (glibc_version_in(joined, tail_len + len, out, size)) {
+			free(joined);
+			free(tail);
+			return 0;
+		}
+		{
+			size_t total = tail_len + len;
+			tail_len = total < 64 ? total : 64;
+			free(tail);
+			tail = malloc(tail_len ? tail_len : 1);
+			if (!tail)
+				abort();
+			memcpy(tail, joined + total - tail_len, tail_len);
+		}
+		free(joined);
+	}
+	free(tail);
+	return r < 0 ? -1 : 0;
+}
+
+/* A layer's listing, one line per fact, in layer order:
+ *   +path   an interesting file (or link) the layer adds
+ *   -path   a whiteout: path (and all below it) is deleted from the layers beneath
+ *   =dir    an opaque directory: everything beneath it in lower layers is hidden
+ *   !glibc X.Y  the C library's version */
 static int scan_layer(struct cache *cache, const char *digest, char **listing, struct error *err)
 {
 	char *index_path = layer_index_path(cache, digest);
-	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL;
-	struct archive *a = NULL;
+	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL, *what = xasprintf("base layer %s", digest);
+	struct unarchive u = {0};
 	struct archive_entry *e;
 	size_t size = 0, cap = 0;
 	char *out = NULL;
@@ -62,37 +146,55 @@ static int scan_layer(struct cache *cache, const char *digest, char **listing, s
 		rc = 0;
 		goto done;
 	}
-	a = archive_read_new();
-	archive_read_support_format_tar(a);
-	archive_read_support_filter_all(a);
-	if (archive_read_open_filename(a, blob, 1 << 16) != ARCHIVE_OK) {
-		error_set(err, ERROR_IO, "cannot read base layer %s: %s", digest, archive_error_string(a));
+	if (unarchive_open(&u, blob, UNARCHIVE_TAR, what, err))
 		goto done;
-	}
 	out = xstrdup("");
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *p = archive_entry_pathname(e);
+	while ((r = unarchive_next(&u, &e, err)) == 1) {
+		const char *p = unarchive_path(&u, e), *name;
 		size_t n;
-		if (!p || !interesting(p))
-			continue;
-		if (strncmp(p, "./", 2) == 0)
+		while (strncmp(p, "./", 2) == 0)
 			p += 2;
 		n = strlen(p);
-		if (size + n + 2 > cap) {
-			cap = (size + n + 2) * 2;
-			out = realloc(out, cap);
-			if (!out)
-				abort();
+		while (n > 0 && p[n - 1] == '/')
+			n--;
+		name = memrchr(p, '/', n) ? (const char *)memrchr(p, '/', n) + 1 : p;
+		if (strncmp(name, ".wh.", 4) == 0) {
+			size_t dir_len = (size_t)(name - p);
+			if (strcmp(name, ".wh..wh..opq") == 0) {
+				listing_add(&out, &size, &cap, '=', p, dir_len ? dir_len - 1 : 0);
+			} else {
+				char *target = xasprintf("%.*s%.*s", (int)dir_len, p, (int)(n - dir_len - 4), name + 4);
+				listing_add(&out, &size, &cap, '-', target, strlen(target));
+				free(target);
+			}
+			continue;
 		}
-		memcpy(out + size, p, n);
-		out[size + n] = '\n';
-		size += n + 1;
-		out[size] = '\0';
+		if (!interesting(p))
+			continue;
+		listing_add(&out, &size, &cap, '+', p, n);
+		if (archive_entry_filetype(e) == AE_IFREG && strcmp(fs_basename(p), "libc.so.6") == 0) {
+			char version[32] = "", *fact;
+			if (read_glibc_version(&u, version, sizeof(version), err))
+				goto done;
+			if (*version) {
+				fact = xasprintf("glibc %s", version);
+				listing_add(&out, &size, &cap, '!', fact, strlen(fact));
+				free(fact);
+			}
+		} else if (strncmp(fs_basename(p), "libc-", 5) == 0) {
+			char version[32] = "", *fact; /* libc-2.31.so: glibc before 2.34 */
+			const char *v = fs_basename(p) + 5;
+			size_t vn = strspn(v, "0123456789.");
+			if (vn > 0 && vn < sizeof(version) && strncmp(v + vn - 1, ".so", 3) == 0) {
+				snprintf(version, sizeof(version), "%.*s", (int)vn - 1, v);
+				fact = xasprintf("glibc %s", version);
+				listing_add(&out, &size, &cap, '!', fact, strlen(fact));
+				free(fact);
+			}
+		}
 	}
-	if (r != ARCHIVE_EOF) {
-		error_set(err, ERROR_IO, "cannot read base layer %s: %s", digest, archive_error_string(a));
+	if (r < 0)
 		goto done;
-	}
 	dir = fs_dirname(index_path);
 	if (fs_mkdir_p(dir, err) || fs_write_file_atomic(index_path, out, size, 0644, err))
 		goto done;
@@ -100,10 +202,10 @@ static int scan_layer(struct cache *cache, const char *digest, char **listing, s
 	out = NULL;
 	rc = 0;
 done:
-	if (a)
-		archive_read_free(a);
+	unarchive_close(&u);
 	free(out);
 	free(dir);
+	free(what);
 	free(blob);
 	free(index_path);
 	return rc;
@@ -113,9 +215,88 @@ struct base_facts {
 	size_t unread;   /* layers left in the registry, not looked at */
 	char python[64]; /* e.g. "usr/bin/python3.11", empty when none */
 	bool flink_python_jar;
+	char glibc[32];  /* "2.36"; empty when unknown */
+	bool musl;
 	char **jars; /* "lib/x.jar", "usrlib/y.jar" */
 	size_t jar_count;
 };
+
+/* The interesting paths of the whole image: each layer's listing applied on top of the
+ * layers beneath, honouring whiteouts and opaque directories as a container runtime does. */
+struct path_set {
+	char **paths;
+	size_t count;
+};
+
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	if (n == 0)
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static void path_set_remove(struct path_set *s, const char *dir, bool keep_dir_itself)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < s->count; i++) {
+		if (path_under(s->paths[i], dir) && !(keep_dir_itself && strcmp(s->paths[i], dir) == 0))
+			free(s->paths[i]);
+		else
+			s->paths[kept++] = s->paths[i];
+	}
+	s->count = kept;
+}
+
+static void path_set_add(struct path_set *s, const char *path)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (strcmp(s->paths[i], path) == 0)
+			return;
+	s->paths = realloc(s->paths, (s->count + 1) * sizeof(*s->paths));
+	if (!s->paths)
+		abort();
+	s->paths[s->count++] = xstrdup(path);
+}
+
+static void path_set_free(struct path_set *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		free(s->paths[i]);
+	free(s->paths);
+}
+
+/* Applies one layer's listing: its deletions hide what lies beneath, then its files appear. */
+static void apply_listing(struct path_set *s, char *listing, struct base_facts *f)
+{
+	size_t below = s->count;
+	char **added = NULL;
+	size_t added_count = 0;
+
+	for (char *line = listing, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		if (*line == '-' || *line == '=') {
+			/* Only lower layers' entries: this layer's own files are added afterwards. */
+			struct path_set lower = {s->paths, below};
+			path_set_remove(&lower, line + 1, *line == '=');
+			s->count = lower.count;
+			below = lower.count;
+			s->paths = lower.paths;
+		} else if (*line == '+') {
+			added = realloc(added, (added_count + 1) * sizeof(*added));
+			if (!added)
+				abort();
+			added[added_count++] = line + 1;
+		} else if (*line == '!' && strncmp(line + 1, "glibc ", 6) == 0) {
+			snprintf(f->glibc, sizeof(f->glibc), "%s", line + 7);
+		}
+	}
+	for (size_t i = 0; i < added_count; i++)
+		path_set_add(s, added[i]);
+	free(added);
+}
 
 static void add_jar(struct base_facts *f, const char *rel)
 {
@@ -129,6 +310,7 @@ static int read_base_facts(const struct base_image *base, const struct recipe *r
 			   struct base_facts *f, struct error *err)
 {
 	char jar[128];
+	struct path_set image = {0};
 
 	snprintf(jar, sizeof(jar), "opt/flink/opt/flink-python-%d.%d.%d.jar", r->flink_major, r->flink_minor,
 		 r->flink_patch);
@@ -147,27 +329,32 @@ static int read_base_facts(const struct base_image *base, const struct recipe *r
 				f->unread++;
 				continue;
 			}
-			if (base_fetch_layer(base, digest, cache, err))
+			if (base_fetch_layer(base, digest, cache, err)) {
+				path_set_free(&image);
 				return -1;
+			}
 		}
-		if (scan_layer(cache, digest, &listing, err))
+		if (scan_layer(cache, digest, &listing, err)) {
+			path_set_free(&image);
 			return -1;
-		for (char *line = listing, *next; line && *line; line = next) {
-			next = strchr(line, '\n');
-			if (next)
-				*next++ = '\0';
-			const char *name = fs_basename(line);
-			if ((strncmp(line, "usr/bin/", 8) == 0 || strncmp(line, "usr/local/bin/", 14) == 0) &&
-			    strncmp(name, "python3.", 8) == 0 && name[8] >= '0' && name[8] <= '9' &&
-			    strspn(name + 8, "0123456789") == strlen(name + 8))
-				snprintf(f->python, sizeof(f->python), "%s", line);
-			if (strcmp(line, jar) == 0 || (strncmp(line, "opt/flink/opt/flink-python", 26) == 0 && r->flink_patch < 0))
-				f->flink_python_jar = true;
-			if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0)
-				add_jar(f, line + 10);
 		}
+		apply_listing(&image, listing, f);
 		free(listing);
 	}
+	for (size_t i = 0; i < image.count; i++) {
+		const char *line = image.paths[i], *name = fs_basename(line);
+		if ((strncmp(line, "usr/bin/", 8) == 0 || strncmp(line, "usr/local/bin/", 14) == 0) &&
+		    strncmp(name, "python3.", 8) == 0 && name[8] >= '0' && name[8] <= '9' &&
+		    strspn(name + 8, "0123456789") == strlen(name + 8))
+			snprintf(f->python, sizeof(f->python), "%s", line);
+		if (strcmp(line, jar) == 0 || (strncmp(line, "opt/flink/opt/flink-python", 26) == 0 && r->flink_patch < 0))
+			f->flink_python_jar = true;
+		if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0)
+			add_jar(f, line + 10);
+		if (strncmp(name, "ld-musl-", 8) == 0)
+			f->musl = true;
+	}
+	path_set_free(&image);
 	return 0;
 }
 
@@ -448,8 +635,8 @@ static int compare_wheels(const void *a, const void *b)
 }
 
 static int build_python_layer(struct image_build *b, const struct recipe *r, const struct config *config,
-			      const struct base_facts *facts, struct cache *cache, const struct layer_options *o,
-			      struct error *err)
+			      const struct base_facts *facts, const struct pyruntime *runtime, struct cache *cache,
+			      const struct layer_options *o, struct error *err)
 {
 	struct python_target target;
 	struct python_layer pl = {.recipe = r, .target = &target, .cache = cache};
@@ -459,7 +646,9 @@ static int build_python_layer(struct image_build *b, const struct recipe *r, con
 
 	if (!r->requirement_count)
 		return 0;
-	if (python_target_init(&target, facts->python, r->platform, err))
+	if (runtime)
+		pyruntime_target(runtime, r->platform, &target);
+	else if (python_target_init(&target, facts->python, r->platform, err))
 		return -1;
 	pl.wheels = calloc(r->requirement_count, sizeof(*pl.wheels));
 	if (!pl.wheels)
@@ -480,6 +669,56 @@ out:
 		wheel_install_clear(&pl.installs[i]);
 	free(pl.installs);
 	free(pl.wheels);
+	layer_plan_free(&lp);
+	return rc;
+}
+
+/* ---- the Python runtime layer ----------------------------------------------------------- */
+
+struct runtime_layer {
+	const struct pyruntime *runtime;
+	struct cache *cache;
+	char *staging;
+	struct pyruntime_files files;
+};
+
+/* The tarball is unpacked only when the layer is not cached: its key is the tarball's digest. */
+static int runtime_fill(struct layer_plan *lp, void *ctx, struct error *err)
+{
+	struct runtime_layer *rl = ctx;
+	char *prefix = xasprintf("%s/tmp/runtime.", rl->cache->dir);
+	int rc = fs_make_temp_dir(prefix, &rl->staging, err);
+
+	free(prefix);
+	if (rc || pyruntime_unpack(rl->runtime, rl->cache, rl->staging, &rl->files, err))
+		return -1;
+	for (size_t i = 0; i < rl->files.count; i++) {
+		const struct pyruntime_entry *f = &rl->files.entries[i];
+		enum layer_entry_type type = f->type == 'd' ? LAYER_DIRECTORY : f->type == 'l' ? LAYER_SYMLINK : LAYER_FILE;
+		plan_parents(lp, f->path);
+		plan_add(lp, f->path, type, f->mode, f->source, NULL, true);
+	}
+	return 0;
+}
+
+static int build_runtime_layer(struct image_build *b, const struct pyruntime *rt, struct cache *cache,
+			       const struct layer_options *o, struct error *err)
+{
+	struct runtime_layer rl = {.runtime = rt, .cache = cache};
+	struct layer_plan lp = {.name = "python runtime"};
+	char key[65], *head = xasprintf("%s mtime=%lld level=%d zstd=%d path=%s sha256=%s", RUNTIME_LAYOUT_VERSION,
+					o->mtime, o->level, (int)o->zstd, rt->path, rt->sha256);
+	int rc;
+
+	digest_sha256_hex(head, strlen(head), key);
+	free(head);
+	rc = build_layer(b, &lp, o, cache, key, runtime_fill, &rl, err);
+	if (rl.staging) {
+		struct error ignored = {0};
+		fs_remove_tree(rl.staging, &ignored);
+		free(rl.staging);
+	}
+	pyruntime_files_clear(&rl.files);
 	layer_plan_free(&lp);
 	return rc;
 }
@@ -516,6 +755,25 @@ static void set_env(json_t *config, const char *key, const char *value)
 	else
 		json_array_append_new(env, json_string(entry));
 	free(entry);
+}
+
+/* <runtime>/bin first on PATH, so that python3 and python are the runtime's for every
+ * process of the image (the JobManager's client and the TaskManagers alike). */
+static void prepend_path(json_t *config, const char *runtime_path)
+{
+	json_t *env = json_object_get(config, "Env"), *e;
+	const char *current = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char *value;
+	size_t i;
+
+	json_array_foreach(env, i, e) {
+		const char *s = json_string_value(e);
+		if (s && strncmp(s, "PATH=", 5) == 0)
+			current = s + 5;
+	}
+	value = xasprintf("%s/bin%s%s", runtime_path, *current ? ":" : "", current);
+	set_env(config, "PATH", value);
+	free(value);
 }
 
 static void prepare_config(struct image_build *b, const struct base_image *base, const struct recipe *r,
@@ -579,7 +837,8 @@ static int finish(struct image_build *b, const struct base_image *base, const st
 	json_object_set_new(annotations, "org.opencontainers.image.title", json_string(r->name));
 	json_object_set_new(annotations, "org.opencontainers.image.version", json_string(b->tag));
 	json_object_set_new(annotations, "org.opencontainers.image.created", json_string(created));
-	json_object_set_new(annotations, "org.opencontainers.image.base.name", json_string(base->reference));
+	if (base->name)
+		json_object_set_new(annotations, "org.opencontainers.image.base.name", json_string(base->name));
 	json_object_set_new(annotations, "org.opencontainers.image.base.digest", json_string(base->image.manifest_digest));
 	if (r->image_source)
 		json_object_set_new(annotations, "org.opencontainers.image.source", json_string(r->image_source));
@@ -603,10 +862,11 @@ static int finish(struct image_build *b, const struct base_image *base, const st
 static void lint(const struct recipe *r, const struct base_facts *f, const struct layer_plan *plans, size_t nplans,
 		 struct diag_list *diags)
 {
-	if (r->has_python && !f->python[0])
+	if (r->has_python && !f->python[0] && !r->python_runtime.sha256)
 		diag_add(diags, DIAG_ERROR, r->file, 0, 0,
 			 "the base image %s has no Python (looked for usr/bin/python3.N and usr/local/bin/python3.N): "
-			 "a PyFlink job needs one; build on an image with Python, e.g. one made from flink + python3",
+			 "a PyFlink job needs one; add python.runtime (a relocatable CPython such as "
+			 "python-build-standalone's install_only tarball) or build on an image with Python",
 			 r->base_image);
 	if (r->has_python && !f->flink_python_jar)
 		diag_add(diags, DIAG_ERROR, r->file, 0, 0,
@@ -646,6 +906,8 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 {
 	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
 	struct base_facts facts = {0};
+	struct pyruntime runtime = {0};
+	bool has_runtime = r->python_runtime.sha256 != NULL;
 	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level, 0,
 				   r->image_zstd};
 	char created[32];
@@ -655,7 +917,8 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 	b->tag = xstrdup(r->image_tags.count ? r->image_tags.items[0] : "latest");
 	iso8601(options->epoch, created, sizeof(created));
 	if (read_base_facts(base, r, cache, &facts, err) || plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) ||
-	    plan_files(&plans[2], r, err))
+	    plan_files(&plans[2], r, err) ||
+	    (has_runtime && pyruntime_fetch(&r->python_runtime, r->dir, cache, &runtime, err)))
 		goto out;
 	lint(r, &facts, plans, 3, diags);
 	if (diag_list_has_errors(diags)) {
@@ -663,7 +926,9 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 		goto out;
 	}
 	prepare_config(b, base, r, created);
-	b->image.layers = calloc(base->image.layer_count + 5, sizeof(*b->image.layers));
+	if (has_runtime)
+		prepend_path(json_object_get(b->image.config_json, "config"), runtime.path);
+	b->image.layers = calloc(base->image.layer_count + 6, sizeof(*b->image.layers));
 	if (!b->image.layers)
 		abort();
 	for (size_t i = 0; i < base->image.layer_count; i++) {
@@ -673,9 +938,11 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 		d->created_by = NULL;
 	}
 	b->base_layers = b->image.layer_count;
-	if (build_layer(b, &plans[0], &lo, cache, NULL, NULL, NULL, err) ||
+	/* From the most to the least stable, so that apps share their lower layers. */
+	if ((has_runtime && build_runtime_layer(b, &runtime, cache, &lo, err)) ||
+	    build_layer(b, &plans[0], &lo, cache, NULL, NULL, NULL, err) ||
 	    build_layer(b, &plans[1], &lo, cache, NULL, NULL, NULL, err) ||
-	    build_python_layer(b, r, config, &facts, cache, &lo, err) ||
+	    build_python_layer(b, r, config, &facts, has_runtime ? &runtime : NULL, cache, &lo, err) ||
 	    build_layer(b, &plans[2], &lo, cache, NULL, NULL, NULL, err))
 		goto out;
 	rc = finish(b, base, r, created, cache, err);

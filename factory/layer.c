@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "oci.h"
 #include "pgzip.h"
+#include "unarchive.h"
 
 #include "util.h"
 
@@ -272,6 +273,7 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 	size_t n = 0;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
+	locale_t utf8 = (locale_t)0, saved_locale = (locale_t)0;
 	int rc = -1;
 
 	memset(result, 0, sizeof(*result));
@@ -293,8 +295,13 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 		goto out;
 	}
 
+	/* Names are UTF-8 bytes whatever the user's locale: libarchive converts them through
+	 * LC_CTYPE, so write them under a UTF-8 one (this thread only). */
+	if (unarchive_utf8_locale(&utf8, err))
+		goto out;
+	saved_locale = uselocale(utf8);
 	a = archive_write_new();
-	/* pax only where ustar cannot say it (long names), and never atime/ctime. */
+	/* pax only where ustar cannot say it (long or non-ASCII names), and never atime/ctime. */
 	archive_write_set_format_pax_restricted(a);
 	archive_write_set_bytes_per_block(a, 0);
 	if (archive_write_open2(a, &s, NULL, sink_write, NULL, NULL) != ARCHIVE_OK) {
@@ -322,6 +329,10 @@ int layer_write(const struct layer_entry *entries, size_t count, const struct la
 out:
 	if (a)
 		archive_write_free(a);
+	if (utf8 != (locale_t)0) {
+		uselocale(saved_locale);
+		freelocale(utf8);
+	}
 	pgzip_free(s.gzip);
 	ZSTD_freeCCtx(s.zstd);
 	EVP_MD_CTX_free(s.tar_digest);

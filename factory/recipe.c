@@ -1,10 +1,12 @@
 #include "recipe.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "flink.h"
 #include "fsutil.h"
@@ -101,13 +103,23 @@ static const struct schema_field requirement_fields[] = {
 };
 static const struct schema requirement_schema = {.type = SCHEMA_OBJECT, .fields = requirement_fields};
 
+static const struct schema_field runtime_fields[] = {
+	{"url", &schema_string, 0},
+	{"file", &schema_string, 0},
+	{"sha256", &schema_string, SCHEMA_REQUIRED},
+	{"path", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+
 static const struct schema_field python_fields[] = {
 	{"scripts", &schema_string_list, SCHEMA_REQUIRED},
 	{"entry", &schema_string, 0},
 	{"args", &schema_string_list, 0},
 	{"executable", &schema_string, 0},
 	{"mountPath", &schema_string, 0},
-	{"requirements", &(const struct schema){.type = SCHEMA_LIST, .element = &requirement_schema}, 0},
+	{"requirements", &(const struct schema){.type = SCHEMA_LIST, .element = &requirement_schema, .or_string = true},
+	 0},
+	{"runtime", &(const struct schema){.type = SCHEMA_OBJECT, .fields = runtime_fields}, 0},
 	{NULL, NULL, 0},
 };
 
@@ -984,6 +996,68 @@ static void load_scripts(struct loader *ld, const struct ynode *root)
 		     RECIPE_MAX_SCRIPTS_SIZE);
 }
 
+/* A path the recipe names: relative, inside the recipe's directory, and (when files are
+ * read) an existing regular file. */
+static bool check_recipe_file(struct loader *ld, const struct ynode *node, const char *key, const char *path)
+{
+	char *full;
+	struct stat st;
+	bool ok = true;
+
+	if (path[0] == '/' || strstr(path, "..")) {
+		fail(ld, node, "%s: '%s' must be a path inside the recipe's directory", key, path);
+		return false;
+	}
+	if (!ld->read_scripts)
+		return true;
+	full = fs_path_join(ld->recipe->dir, path);
+	if (stat(full, &st) != 0) {
+		fail(ld, node, "%s: cannot read '%s': %s", key, path, strerror(errno));
+		ok = false;
+	} else if (!S_ISREG(st.st_mode)) {
+		fail(ld, node, "%s: '%s' is not a regular file", key, path);
+		ok = false;
+	}
+	free(full);
+	return ok;
+}
+
+static void load_requirements_file(struct loader *ld, const struct ynode *node)
+{
+	struct recipe *r = ld->recipe;
+
+	r->requirements_file = node->value;
+	check_recipe_file(ld, node, "python.requirements", r->requirements_file);
+}
+
+static void load_python_runtime(struct loader *ld, const struct ynode *root)
+{
+	struct recipe_python_runtime *rt = &ld->recipe->python_runtime;
+	const struct ynode *node = at_path(root, "python.runtime");
+
+	if (!node || node->kind != YNODE_MAPPING)
+		return;
+	rt->url = str_at(node, "url", NULL);
+	rt->file = str_at(node, "file", NULL);
+	rt->sha256 = str_at(node, "sha256", NULL);
+	rt->path = str_at(node, "path", "/opt/python");
+	if (!rt->url == !rt->file)
+		fail(ld, node, "python.runtime: give either url or file (a CPython \"install_only\" tarball)");
+	if (rt->url && strncmp(rt->url, "https://", 8) != 0 && strncmp(rt->url, "http://", 7) != 0)
+		fail(ld, ynode_get(node, "url"), "python.runtime.url: not an http(s) URL");
+	if (rt->file)
+		check_recipe_file(ld, ynode_get(node, "file"), "python.runtime.file", rt->file);
+	if (rt->sha256 && !is_hex64(rt->sha256))
+		fail(ld, ynode_get(node, "sha256"), "python.runtime.sha256: expected 64 lowercase hex digits");
+	if (!is_absolute_clean_path(rt->path) || strcmp(rt->path, "/") == 0 || strlen(rt->path) > RECIPE_RUNTIME_PATH_MAX ||
+	    mount_hides_flink(rt->path) ||
+	    strncmp(rt->path, FLINK_HOME, strlen(FLINK_HOME)) == 0)
+		fail(ld, where(node, "path"), "python.runtime.path: '%s' must be an absolute directory outside %s, "
+		     "at most %d characters", rt->path, FLINK_HOME, RECIPE_RUNTIME_PATH_MAX);
+	if (!rt->sha256)
+		rt->url = rt->file = NULL; /* reported as missing by the schema */
+}
+
 static void load_python(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
@@ -993,8 +1067,15 @@ static void load_python(struct loader *ld, const struct ynode *root)
 	if (!r->has_python)
 		return;
 	load_scripts(ld, root);
+	load_python_runtime(ld, root);
 	r->python_args = list_at(root, "python.args");
-	r->python_executable = str_at(root, "python.executable", "python3");
+	/* With factory's own runtime, name it: the TaskManagers must not find another Python. */
+	if (r->python_runtime.sha256) {
+		r->python_runtime_executable = xasprintf("%s/bin/python3", r->python_runtime.path);
+		r->python_executable = str_at(root, "python.executable", r->python_runtime_executable);
+	} else {
+		r->python_executable = str_at(root, "python.executable", "python3");
+	}
 	r->python_mount_path = str_at(root, "python.mountPath", FLINK_HOME "/pyflink");
 	r->python_entry = str_at(root, "python.entry", r->script_count ? r->scripts[0].key : NULL);
 	if (at_path(root, "python.entry") && r->script_count) {
@@ -1015,6 +1096,8 @@ static void load_python(struct loader *ld, const struct ynode *root)
 		     "in the image is named after it", r->flink_major, r->flink_minor);
 
 	reqs = at_path(root, "python.requirements");
+	if (reqs && reqs->kind == YNODE_SCALAR && !yscalar_is_null(reqs))
+		load_requirements_file(ld, reqs);
 	if (!reqs || reqs->kind != YNODE_SEQUENCE)
 		return;
 	r->requirements = calloc(reqs->count + 1, sizeof(*r->requirements));
@@ -1401,6 +1484,17 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 		fail(ld, where(root, "gitops.path"), "gitops.path: '%s' must be a relative path inside the repository",
 		     r->gitops_path);
 	r->templates_dir = str_at(root, "templates", NULL);
+	/* A mistyped overlay directory must not silently drop the overlay (hardening, say). */
+	if (r->templates_dir && ld->read_scripts) {
+		char *dir = r->templates_dir[0] == '/' ? xstrdup(r->templates_dir) : fs_path_join(r->dir, r->templates_dir);
+		struct stat st;
+		if (stat(dir, &st) != 0)
+			fail(ld, where(root, "templates"), "templates: '%s' does not exist (%s)", r->templates_dir,
+			     strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			fail(ld, where(root, "templates"), "templates: '%s' is not a directory", r->templates_dir);
+		free(dir);
+	}
 }
 
 static int load(struct recipe **out, const char *file, const char *data, size_t size, bool read_scripts,
@@ -1489,6 +1583,7 @@ void recipe_free(struct recipe *r)
 	free(r->image_labels.items);
 	free(r->files);
 	free(r->python_args.items);
+	free(r->python_runtime_executable);
 	free(r->job.args.items);
 	free(r->flink_configuration.items);
 	free(r->env.items);

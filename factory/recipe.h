@@ -69,6 +69,17 @@ struct recipe_requirement {
 	const char *url;  /* a wheel to download; else the configured package index */
 };
 
+/* A relocatable CPython ("install_only" layout: python/bin/python3, python/lib/python3.X/)
+ * unpacked into its own layer, for bases without Python such as the official flink images. */
+#define RECIPE_RUNTIME_PATH_MAX 32 /* keeps <path>/bin/python3.NN within an interpreter path */
+
+struct recipe_python_runtime {
+	const char *url;    /* a tarball to download, or */
+	const char *file;   /* one beside the recipe */
+	const char *sha256; /* required */
+	const char *path;   /* where it lands in the image; default /opt/python */
+};
+
 struct recipe_job_spec {
 	const char *jar_uri;
 	const char *entry_class;
@@ -154,6 +165,11 @@ struct recipe {
 	const char *python_mount_path;
 	struct recipe_requirement *requirements;
 	size_t requirement_count;
+	/* python.requirements given as a path: a requirements.txt in pip's hash-checking format
+	 * or a PEP 751 pylock.toml, relative to the recipe. */
+	const char *requirements_file;
+	struct recipe_python_runtime python_runtime; /* python.runtime; sha256 NULL when absent */
+	char *python_runtime_executable;             /* owned: <runtime path>/bin/python3 */
 
 	bool has_java;
 	enum recipe_mode mode;

@@ -135,14 +135,14 @@ static size_t type_error(const struct schema *schema, const struct ynode *node, 
 			 const char *file, struct diag_list *diags)
 {
 	char got[64], msg[192];
+	const char *want = schema->or_string ? "a list or a string" : type_words(schema->type);
 
 	describe_value(node, got, sizeof(got));
 	if (node->kind == YNODE_SCALAR && node->style == YSCALAR_QUOTED &&
 	    (schema->type == SCHEMA_INT || schema->type == SCHEMA_NUMBER || schema->type == SCHEMA_BOOL))
-		snprintf(msg, sizeof(msg), "expected %s, got the quoted string %s (remove the quotes)",
-			 type_words(schema->type), got);
+		snprintf(msg, sizeof(msg), "expected %s, got the quoted string %s (remove the quotes)", want, got);
 	else
-		snprintf(msg, sizeof(msg), "expected %s, got %s", type_words(schema->type), got);
+		snprintf(msg, sizeof(msg), "expected %s, got %s", want, got);
 	report(diags, file, node, path, msg);
 	return 1;
 }
@@ -281,6 +281,8 @@ size_t schema_check(const struct schema *schema, const struct ynode *node, const
 		}
 		return errors;
 	case SCHEMA_LIST:
+		if (schema->or_string && node->kind == YNODE_SCALAR && !yscalar_is_null(node))
+			return 0;
 		if (node->kind != YNODE_SEQUENCE)
 			return type_error(schema, node, path, file, diags);
 		for (size_t i = 0; i < node->count; i++) {

@@ -40,6 +40,7 @@ struct schema {
 	const struct schema *element;      /* SCHEMA_LIST items, SCHEMA_MAP values */
 	const char *const *choices;        /* SCHEMA_STRING: allowed values, NULL-terminated */
 	long long min, max;                /* SCHEMA_INT bounds, used when min < max */
+	bool or_string;                    /* SCHEMA_LIST: a single string is accepted too */
 };
 
 /* Shared leaf schemas. */

@@ -1,0 +1,56 @@
+/* unarchive.h - reading tar and zip archives (image layers, docker save files, wheels) with
+ * their names exactly as stored, whatever the user's locale.
+ *
+ * libarchive converts entry names between the archive's charset and the current locale's.
+ * Under LC_ALL=C (or a locale that is not installed) a UTF-8 name such as the ones
+ * ca-certificates ships cannot be converted: libarchive returns ARCHIVE_WARN and no name.
+ * Every libarchive call made through this module therefore runs with a UTF-8 LC_CTYPE for
+ * the calling thread only (uselocale), so names come out as their UTF-8 bytes, and names
+ * stored as raw bytes (old ustar archives in a legacy charset) come out as those bytes. The
+ * process locale is never changed. ARCHIVE_WARN is a warning: the entry is kept and the
+ * first warning is remembered; only ARCHIVE_FATAL/ARCHIVE_FAILED end the stream.
+ */
+#ifndef FACTORY_UNARCHIVE_H
+#define FACTORY_UNARCHIVE_H
+
+#include <locale.h>
+#include <stddef.h>
+
+#include "error.h"
+
+struct archive;
+struct archive_entry;
+
+enum unarchive_format { UNARCHIVE_TAR, UNARCHIVE_ZIP };
+
+struct unarchive {
+	struct archive *archive;
+	locale_t utf8;
+	const char *what;      /* the archive's name in messages */
+	size_t warnings;       /* ARCHIVE_WARN results seen */
+	char first_warning[256];
+};
+
+/* A UTF-8 LC_CTYPE locale object ("C.UTF-8", else another UTF-8 locale); the caller frees it. */
+int unarchive_utf8_locale(locale_t *out, struct error *err);
+
+/* Opens `path` (any compression libarchive reads: gzip, zstd, none...). `what` names the
+ * archive in error messages and must outlive the reader. */
+int unarchive_open(struct unarchive *u, const char *path, enum unarchive_format format, const char *what,
+		   struct error *err);
+
+/* 1 and *entry set: the next entry; 0: the end; -1: the archive is damaged (err says how). An
+ * entry that came with a warning is returned like any other. */
+int unarchive_next(struct unarchive *u, struct archive_entry **entry, struct error *err);
+
+/* The entry's path and link targets as stored (UTF-8 or raw bytes); never NULL for a path. */
+const char *unarchive_path(struct unarchive *u, struct archive_entry *entry);
+const char *unarchive_symlink(struct unarchive *u, struct archive_entry *entry);  /* NULL: not a symlink */
+const char *unarchive_hardlink(struct unarchive *u, struct archive_entry *entry); /* NULL: not a hardlink */
+
+/* Reads the current entry's data (like archive_read_data_block): 1 a block, 0 the end, -1 error. */
+int unarchive_data(struct unarchive *u, const void **buf, size_t *len, long long *offset, struct error *err);
+
+void unarchive_close(struct unarchive *u);
+
+#endif
