@@ -22,6 +22,9 @@ static const struct schema_field entry_fields[] = {
 	{"size", &(const struct schema){.type = SCHEMA_INT, .min = 0, .max = 9223372036854775807LL}, SCHEMA_REQUIRED},
 	{"sha256", &schema_string, SCHEMA_REQUIRED},
 	{"sha1", &schema_string, 0},
+	{"url", &schema_string, 0},
+	{"filename", &schema_string, 0},
+	{"version", &schema_string, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema_field lock_fields[] = {
@@ -72,6 +75,9 @@ int lockfile_read(struct lockfile **out, const char *path, struct diag_list *dia
 		entry.coordinate = ynode_get(e, "coordinate")->value;
 		entry.repository = ynode_get(e, "repository")->value;
 		entry.size = size;
+		entry.url = ynode_get(e, "url") ? ynode_get(e, "url")->value : NULL;
+		entry.filename = ynode_get(e, "filename") ? ynode_get(e, "filename")->value : NULL;
+		entry.version = ynode_get(e, "version") ? ynode_get(e, "version")->value : NULL;
 		memcpy(entry.sha256, sha256->value, 65);
 		if (sha1)
 			memcpy(entry.sha1, sha1->value, 41);
@@ -94,6 +100,9 @@ void lockfile_free(struct lockfile *lock)
 	for (size_t i = 0; i < lock->count; i++) {
 		free(lock->entries[i].coordinate);
 		free(lock->entries[i].repository);
+		free(lock->entries[i].url);
+		free(lock->entries[i].filename);
+		free(lock->entries[i].version);
 	}
 	free(lock->entries);
 	free(lock);
@@ -107,15 +116,25 @@ const struct lock_entry *lockfile_find(const struct lockfile *lock, const char *
 	return NULL;
 }
 
+static bool same_text(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 bool lockfile_put(struct lockfile *lock, const struct lock_entry *entry)
 {
 	struct lock_entry *slot = (struct lock_entry *)lockfile_find(lock, entry->coordinate);
 
 	if (slot) {
 		if (strcmp(slot->repository, entry->repository) == 0 && slot->size == entry->size &&
-		    strcmp(slot->sha256, entry->sha256) == 0 && strcmp(slot->sha1, entry->sha1) == 0)
+		    strcmp(slot->sha256, entry->sha256) == 0 && strcmp(slot->sha1, entry->sha1) == 0 &&
+		    same_text(slot->url, entry->url) && same_text(slot->filename, entry->filename) &&
+		    same_text(slot->version, entry->version))
 			return false;
 		free(slot->repository);
+		free(slot->url);
+		free(slot->filename);
+		free(slot->version);
 	} else {
 		lock->entries = realloc(lock->entries, (lock->count + 1) * sizeof(*lock->entries));
 		if (!lock->entries)
@@ -124,6 +143,9 @@ bool lockfile_put(struct lockfile *lock, const struct lock_entry *entry)
 		slot->coordinate = xstrdup(entry->coordinate);
 	}
 	slot->repository = xstrdup(entry->repository);
+	slot->url = entry->url ? xstrdup(entry->url) : NULL;
+	slot->filename = entry->filename ? xstrdup(entry->filename) : NULL;
+	slot->version = entry->version ? xstrdup(entry->version) : NULL;
 	slot->size = entry->size;
 	memcpy(slot->sha256, entry->sha256, sizeof(slot->sha256));
 	memcpy(slot->sha1, entry->sha1, sizeof(slot->sha1));
@@ -159,6 +181,12 @@ int lockfile_format(const struct lockfile *lock, char **text, size_t *size, stru
 		json_object_set_new(e, "sha256", json_string(sorted[i].sha256));
 		if (sorted[i].sha1[0])
 			json_object_set_new(e, "sha1", json_string(sorted[i].sha1));
+		if (sorted[i].url)
+			json_object_set_new(e, "url", json_string(sorted[i].url));
+		if (sorted[i].filename)
+			json_object_set_new(e, "filename", json_string(sorted[i].filename));
+		if (sorted[i].version)
+			json_object_set_new(e, "version", json_string(sorted[i].version));
 		json_array_append_new(list, e);
 	}
 	json_object_set_new(doc, "artifacts", list);

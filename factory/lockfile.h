@@ -1,7 +1,10 @@
 /* lockfile.h - factory.lock: the exact artifacts a recipe was built from.
  *
- * One file beside the recipes, shared by the recipes of a directory; entries are keyed by
- * Maven coordinate and kept sorted, so a change reads as a small diff in review.
+ * One file beside the recipes, shared by the recipes of a directory; entries are keyed and
+ * kept sorted, so a change reads as a small diff in review. Keys: a Maven coordinate
+ * ("group:artifact:version"), "pypi:<name>==<version>;<target>" for the wheel chosen for a
+ * Python requirement on one target (see pyset.h), "python-runtime:<sha256>" for a Python
+ * runtime.
  */
 #ifndef FACTORY_LOCKFILE_H
 #define FACTORY_LOCKFILE_H
@@ -20,6 +23,9 @@ struct lock_entry {
 	long long size;
 	char sha256[65];
 	char sha1[41]; /* empty when unknown */
+	char *url;      /* the exact file (wheels, runtimes); NULL for Maven artifacts */
+	char *filename; /* the file's name (a wheel's carries its tags); may be NULL */
+	char *version;  /* a runtime's Python version; may be NULL */
 };
 
 struct lockfile {

@@ -23,6 +23,7 @@ void plan_free(struct plan *plan)
 		fetch_item_clear(&plan->items[i]);
 	free(plan->items);
 	free(plan->lock_path);
+	lockfile_free(plan->lock);
 	free(plan);
 }
 
@@ -79,13 +80,14 @@ static int prepare(struct plan *plan, const struct recipe *r, const struct lockf
 	return problems ? -1 : 0;
 }
 
-/* Merges what this run verified into the lock on disk. Recipes of one directory share the
- * lock, so the read-merge-write holds an exclusive flock on the directory: a concurrent run
- * for another recipe cannot drop our entries, nor we theirs. */
-static int record(struct plan *plan, const char *dir, struct diag_list *diags, struct error *err)
+/* Merges entries into the lock on disk. Recipes of one directory share the lock, so the
+ * read-merge-write holds an exclusive flock on the directory: a concurrent run for another
+ * recipe cannot drop our entries, nor we theirs. */
+static int merge_into_lock(struct plan *plan, const char *dir, const struct lock_entry *entries, size_t count,
+			   struct diag_list *diags, struct error *err)
 {
 	struct lockfile *lock = NULL;
-	size_t added = 0;
+	bool changed = false;
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
 
 	if (fd < 0)
@@ -97,24 +99,51 @@ static int record(struct plan *plan, const char *dir, struct diag_list *diags, s
 		}
 	if (lockfile_read(&lock, plan->lock_path, diags, err))
 		goto out;
-	for (size_t i = 0; i < plan->count; i++) {
-		const struct fetch_item *item = &plan->items[i];
-		struct lock_entry entry = {0};
-		if (item->state != FETCH_DOWNLOADED)
-			continue;
-		entry.coordinate = (char *)item->coordinate;
-		entry.repository = item->repository_url;
-		entry.size = item->size;
-		memcpy(entry.sha256, item->sha256, sizeof(entry.sha256));
-		memcpy(entry.sha1, item->sha1, sizeof(entry.sha1));
-		lockfile_put(lock, &entry);
-		added++;
+	for (size_t i = 0; i < count; i++) {
+		lockfile_put(lock, &entries[i]);
+		if (plan->lock)
+			lockfile_put(plan->lock, &entries[i]);
 	}
 	/* Nothing verified and no lock yet: do not create an empty one. */
-	rc = added || lock->count ? lockfile_write(lock, plan->lock_path, &plan->lock_changed, err) : 0;
+	rc = count || lock->count ? lockfile_write(lock, plan->lock_path, &changed, err) : 0;
+	plan->lock_changed |= changed;
 out:
 	lockfile_free(lock);
 	close(fd); /* releases the flock */
+	return rc;
+}
+
+int plan_lock_record(struct plan *plan, const char *recipe_dir, const struct lock_entry *entries, size_t count,
+		     struct diag_list *diags, struct error *err)
+{
+	if (plan->mode == PLAN_FROZEN || count == 0)
+		return 0;
+	return merge_into_lock(plan, recipe_dir, entries, count, diags, err);
+}
+
+/* Records what this run verified. */
+static int record(struct plan *plan, const char *dir, struct diag_list *diags, struct error *err)
+{
+	struct lock_entry *entries = calloc(plan->count + 1, sizeof(*entries));
+	size_t n = 0;
+	int rc;
+
+	if (!entries)
+		abort();
+	for (size_t i = 0; i < plan->count; i++) {
+		const struct fetch_item *item = &plan->items[i];
+		struct lock_entry *entry = &entries[n];
+		if (item->state != FETCH_DOWNLOADED)
+			continue;
+		entry->coordinate = (char *)item->coordinate;
+		entry->repository = item->repository_url;
+		entry->size = item->size;
+		memcpy(entry->sha256, item->sha256, sizeof(entry->sha256));
+		memcpy(entry->sha1, item->sha1, sizeof(entry->sha1));
+		n++;
+	}
+	rc = merge_into_lock(plan, dir, entries, n, diags, err);
+	free(entries);
 	return rc;
 }
 
@@ -129,6 +158,7 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 	if (!plan)
 		abort();
 	plan->lock_path = plan_lock_path(r);
+	plan->mode = mode;
 	if (lockfile_read(&lock, plan->lock_path, diags, err))
 		goto out;
 	if (prepare(plan, r, lock, mode, diags)) {
@@ -146,7 +176,7 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 		goto out;
 	rc = 0;
 out:
-	lockfile_free(lock);
+	plan->lock = lock;
 	*out = plan; /* the items say what happened, also on failure */
 	return rc;
 }

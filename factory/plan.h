@@ -22,7 +22,9 @@ enum plan_mode {
 struct plan {
 	struct fetch_item *items;
 	size_t count;
+	enum plan_mode mode;
 	char *lock_path;
+	struct lockfile *lock; /* the lock as it was read; later stages look their pins up in it */
 	bool lock_changed;
 	struct fetch_progress progress;
 };
@@ -33,5 +35,10 @@ char *plan_lock_path(const struct recipe *recipe);
 int plan_fetch(struct plan **out, const struct recipe *recipe, enum plan_mode mode,
 	       const struct fetch_options *options, struct diag_list *diags, struct error *err);
 void plan_free(struct plan *plan);
+
+/* Merges entries into the lock on disk (under the directory's flock, as plan_fetch does) and
+ * into plan->lock. Does nothing in PLAN_FROZEN mode. */
+int plan_lock_record(struct plan *plan, const char *recipe_dir, const struct lock_entry *entries, size_t count,
+		     struct diag_list *diags, struct error *err);
 
 #endif
