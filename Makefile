@@ -5,7 +5,7 @@
 #   make fuzz     run the recipe-parser fuzzer (libFuzzer, clang)
 
 CC       ?= cc
-PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd
+PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd libxml-2.0
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # Lazy (=): evaluated after `deps` has installed the packages on a fresh machine.

@@ -74,6 +74,8 @@ int bundle_write_target(const char *app_dir, const struct bundle_target *t, stru
 	json_object_set_new(doc, "layout", json_string("image"));
 	if (t->base)
 		json_object_set_new(doc, "base", json_string(t->base));
+	if (t->inputs)
+		json_object_set(doc, "inputs", t->inputs);
 	rc = write_json(app_dir, "build.json", doc, err);
 	json_decref(doc);
 	return rc;

@@ -7,6 +7,8 @@
 #ifndef FACTORY_BUNDLE_H
 #define FACTORY_BUNDLE_H
 
+#include <jansson.h>
+
 #include "error.h"
 #include "render.h"
 
@@ -21,6 +23,7 @@ struct bundle_target {
 	size_t tag_count;
 	char manifest_digest[72];
 	char *base; /* the base image reference: its repository may lend layers (mount) */
+	json_t *inputs; /* borrowed; may be NULL: what went into the image beyond the recipe's JARs */
 };
 
 int bundle_write_target(const char *app_dir, const struct bundle_target *target, struct error *err);

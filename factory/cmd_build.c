@@ -67,6 +67,7 @@ int cmd_build(int argc, char **argv)
 	struct diag_list diags;
 	struct error err = {0};
 	char *app_dir = NULL, *image_dir = NULL, *reference = NULL;
+	json_t *inputs = NULL;
 	bool frozen = false, quiet = false, push = false, lazy = false;
 	size_t left_out = 0;
 	struct push_result pushed = {0};
@@ -116,12 +117,14 @@ int cmd_build(int argc, char **argv)
 		goto out;
 	/* The manifest digest is final before any push: deploy by digest, never by a movable tag. */
 	if (recipe->image_repository) {
+		inputs = image_build_inputs(&build);
 		struct bundle_target target = {
 			.registry = (char *)recipe->image_registry,
 			.repository = (char *)recipe->image_repository,
 			.tags = (char **)recipe->image_tags.items,
 			.tag_count = recipe->image_tags.count,
 			.base = (char *)recipe->base_image,
+			.inputs = inputs,
 		};
 		const char *latest[] = {"latest"};
 		if (!target.tag_count) {
@@ -156,6 +159,7 @@ int cmd_build(int argc, char **argv)
 out:
 	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
 	free(reference);
+	json_decref(inputs);
 	push_result_clear(&pushed);
 	free(image_dir);
 	free(app_dir);

@@ -1,5 +1,6 @@
 #include "download.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -71,6 +72,48 @@ int download_to_memory(const char *url, size_t max, char **data, size_t *size, s
 	*data = m.data ? m.data : xstrdup("");
 	*size = m.size;
 	return 0;
+}
+
+int download_page(const char *url, const char *accept, size_t max, struct download_page *out, struct error *err)
+{
+	struct download_body m = {.max = max, .err = err};
+	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &m};
+	char *header = accept ? xasprintf("Accept: %s", accept) : NULL;
+	const char *effective = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (header)
+		t.request_headers = curl_slist_append(NULL, header);
+	rc = http_run_one(&t, 5, err);
+	if (rc == 0 && t.outcome != HTTP_OK)
+		rc = error_set(err, t.outcome == HTTP_ABORTED ? ERROR_LIMIT : ERROR_IO, "%s: %s", url,
+			       t.outcome == HTTP_ABORTED && strcmp(t.error, "interrupted") != 0 ? "the page is too large"
+											   : t.error);
+	out->status = t.status;
+	if (rc == 0) {
+		/* The engine keeps the easy handle until cleanup: ask it where the redirects led. */
+		if (t.easy && curl_easy_getinfo(t.easy, CURLINFO_EFFECTIVE_URL, &effective) != CURLE_OK)
+			effective = NULL;
+		out->data = m.data ? m.data : xstrdup("");
+		out->size = m.size;
+		out->content_type = http_transfer_header(&t, "Content-Type");
+		out->url = xstrdup(effective ? effective : url);
+		m.data = NULL;
+	}
+	http_transfer_cleanup(&t);
+	curl_slist_free_all(t.request_headers);
+	free(header);
+	free(m.data);
+	return rc;
+}
+
+void download_page_clear(struct download_page *page)
+{
+	free(page->data);
+	free(page->content_type);
+	free(page->url);
+	memset(page, 0, sizeof(*page));
 }
 
 static int commit_pinned(struct cache_writer *w, const char *what, const char *const *pins, size_t count,

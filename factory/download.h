@@ -22,6 +22,20 @@ extern const struct http_callbacks download_body_callbacks;
 
 int download_to_memory(const char *url, size_t max, char **data, size_t *size, struct error *err);
 
+/* A page fetched with content negotiation: what the server chose and where the body came from
+ * (after redirects), which relative links on it resolve against. */
+struct download_page {
+	char *data;         /* NUL-terminated */
+	size_t size;
+	char *content_type; /* NULL when the server sent none */
+	char *url;          /* the final URL */
+	long status;        /* also when the request failed with an HTTP status (404: not there) */
+};
+
+/* Like download_to_memory, sending `accept` (an Accept header value, NULL for none). */
+int download_page(const char *url, const char *accept, size_t max, struct download_page *out, struct error *err);
+void download_page_clear(struct download_page *page);
+
 /* Stores the body in the cache only if its sha256 is one of `pins` (count > 0); the digest
  * goes to sha256_out. */
 int download_to_cache(const char *url, struct cache *cache, const char *const *pins, size_t count,

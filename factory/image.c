@@ -15,6 +15,7 @@
 #include "maven.h"
 #include "pypi.h"
 #include "pyruntime.h"
+#include "pyset.h"
 #include "unarchive.h"
 #include "util.h"
 #include "wheel.h"
@@ -26,6 +27,7 @@
 
 void image_build_clear(struct image_build *b)
 {
+	free(b->wheels);
 	oci_image_clear(&b->image);
 	free(b->manifest.media_type);
 	free(b->tag);
@@ -629,14 +631,23 @@ static void python_key(const struct python_layer *pl, const struct layer_options
 	digest_hex(md, len, key);
 }
 
+/* What the base's C library allows (manylinux_2_N needs glibc 2.N). */
+static void target_set_libc(struct python_target *t, const struct base_facts *f)
+{
+	if (f->glibc[0] && sscanf(f->glibc, "%d.%d", &t->glibc_major, &t->glibc_minor) != 2)
+		t->glibc_major = t->glibc_minor = 0;
+	t->musl = f->musl;
+}
+
 static int compare_wheels(const void *a, const void *b)
 {
 	return strcmp(((const struct python_wheel *)a)->filename, ((const struct python_wheel *)b)->filename);
 }
 
 static int build_python_layer(struct image_build *b, const struct recipe *r, const struct config *config,
-			      const struct base_facts *facts, const struct pyruntime *runtime, struct cache *cache,
-			      const struct layer_options *o, struct error *err)
+			      struct plan *plan, const struct base_facts *facts, const struct pyruntime *runtime,
+			      struct cache *cache, const struct layer_options *o, struct diag_list *diags,
+			      struct error *err)
 {
 	struct python_target target;
 	struct python_layer pl = {.recipe = r, .target = &target, .cache = cache};
@@ -644,21 +655,23 @@ static int build_python_layer(struct image_build *b, const struct recipe *r, con
 	char key[65];
 	int rc = -1;
 
-	if (!r->requirement_count)
+	if (!r->requirement_count && !r->requirements_file)
 		return 0;
 	if (runtime)
 		pyruntime_target(runtime, r->platform, &target);
 	else if (python_target_init(&target, facts->python, r->platform, err))
 		return -1;
-	pl.wheels = calloc(r->requirement_count, sizeof(*pl.wheels));
-	if (!pl.wheels)
-		abort();
-	for (size_t i = 0; i < r->requirement_count; i++, pl.count++)
-		if (pypi_fetch(&r->requirements[i], r->dir, config, &target, cache, &pl.wheels[i], err))
-			goto out;
+	target_set_libc(&target, facts);
+	if (pyset_resolve(r, config, &target, plan, cache, &pl.wheels, &pl.count, diags, err))
+		goto out;
 	qsort(pl.wheels, pl.count, sizeof(*pl.wheels), compare_wheels);
 	python_key(&pl, o, key);
 	rc = build_layer(b, &lp, o, cache, key, python_fill, &pl, err);
+	if (rc == 0) {
+		b->wheels = pl.wheels;
+		b->wheel_count = pl.count;
+		pl.wheels = NULL;
+	}
 out:
 	if (pl.staging) {
 		struct error ignored = {0};
@@ -721,6 +734,44 @@ static int build_runtime_layer(struct image_build *b, const struct pyruntime *rt
 	pyruntime_files_clear(&rl.files);
 	layer_plan_free(&lp);
 	return rc;
+}
+
+/* factory.lock records the runtime with the Python version read from it. */
+static int record_runtime(const struct recipe *r, const struct pyruntime *rt, struct plan *plan,
+			  struct diag_list *diags, struct error *err)
+{
+	struct lock_entry e = {0};
+	char version[32];
+	int rc;
+
+	e.coordinate = xasprintf("python-runtime:%s", rt->sha256);
+	e.repository = (char *)(r->python_runtime.url ? r->python_runtime.url : r->python_runtime.file);
+	e.url = (char *)r->python_runtime.url;
+	e.filename = (char *)fs_basename(r->python_runtime.url ? r->python_runtime.url : r->python_runtime.file);
+	snprintf(version, sizeof(version), "%s", rt->version);
+	e.version = version;
+	memcpy(e.sha256, rt->sha256, sizeof(e.sha256));
+	rc = plan_lock_record(plan, r->dir, &e, 1, diags, err);
+	free(e.coordinate);
+	return rc;
+}
+
+json_t *image_build_inputs(const struct image_build *b)
+{
+	json_t *python, *wheels;
+
+	if (!b->has_runtime && !b->wheel_count)
+		return NULL;
+	python = json_object();
+	if (b->has_runtime)
+		json_object_set_new(python, "runtime",
+				    json_pack("{s:s, s:s}", "sha256", b->runtime_sha256, "version", b->runtime_version));
+	wheels = json_array();
+	for (size_t i = 0; i < b->wheel_count; i++)
+		json_array_append_new(wheels, json_pack("{s:s, s:s}", "filename", b->wheels[i].filename, "sha256",
+							b->wheels[i].sha256));
+	json_object_set_new(python, "wheels", wheels);
+	return json_pack("{s:o}", "python", python);
 }
 
 /* ---- config and manifest ---------------------------------------------------------------- */
@@ -900,7 +951,7 @@ static void lint(const struct recipe *r, const struct base_facts *f, const struc
 		}
 }
 
-int image_assemble(struct image_build *b, const struct recipe *r, const struct config *config, const struct plan *plan,
+int image_assemble(struct image_build *b, const struct recipe *r, const struct config *config, struct plan *plan,
 		   const struct base_image *base, struct cache *cache, const struct image_options *options,
 		   struct diag_list *diags, struct error *err)
 {
@@ -942,9 +993,16 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 	if ((has_runtime && build_runtime_layer(b, &runtime, cache, &lo, err)) ||
 	    build_layer(b, &plans[0], &lo, cache, NULL, NULL, NULL, err) ||
 	    build_layer(b, &plans[1], &lo, cache, NULL, NULL, NULL, err) ||
-	    build_python_layer(b, r, config, &facts, has_runtime ? &runtime : NULL, cache, &lo, err) ||
+	    build_python_layer(b, r, config, plan, &facts, has_runtime ? &runtime : NULL, cache, &lo, diags, err) ||
 	    build_layer(b, &plans[2], &lo, cache, NULL, NULL, NULL, err))
 		goto out;
+	if (has_runtime) {
+		b->has_runtime = true;
+		memcpy(b->runtime_sha256, runtime.sha256, sizeof(b->runtime_sha256));
+		memcpy(b->runtime_version, runtime.version, sizeof(b->runtime_version));
+		if (record_runtime(r, &runtime, plan, diags, err))
+			goto out;
+	}
 	rc = finish(b, base, r, created, cache, err);
 out:
 	for (size_t i = 0; i < 3; i++)

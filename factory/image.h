@@ -1,13 +1,14 @@
 /* image.h - the application image: the base's layers as they are, then factory's own.
  *
  * Layers are ordered by how often they change, so the stable ones are shared between apps
- * and builds: catalog connectors, then other JARs, then Python wheels, then extra files. Each layer is a pure
+ * and builds: the Python runtime, catalog connectors, then other JARs, then Python wheels, then extra files. Each layer is a pure
  * function of its inputs; its digests are remembered under a key derived from them, and a
  * layer whose inputs did not change is reused without being written again.
  */
 #ifndef FACTORY_IMAGE_H
 #define FACTORY_IMAGE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "base.h"
@@ -16,6 +17,7 @@
 #include "diag.h"
 #include "oci.h"
 #include "plan.h"
+#include "pypi.h"
 #include "recipe.h"
 
 #define IMAGE_DEFAULT_EPOCH 0 /* 1970-01-01T00:00:00Z when SOURCE_DATE_EPOCH is not set */
@@ -32,12 +34,22 @@ struct image_build {
 	size_t built;  /* layers written in this run */
 	size_t reused; /* layers whose inputs were unchanged */
 	char *tag;
+	/* What went into the Python layers, for build.json. */
+	bool has_runtime;
+	char runtime_sha256[65];
+	char runtime_version[24];
+	struct python_wheel *wheels;
+	size_t wheel_count;
 };
+
+/* The inputs of the build that the manifests do not show (the Python runtime and wheels), as
+ * a JSON object for build.json; NULL when there are none. */
+json_t *image_build_inputs(const struct image_build *build);
 
 /* Checks the base against the recipe (Flink-aware lint) and assembles the image into the
  * cache. `plan` holds the fetched artifacts. Problems go to `diags`. */
 int image_assemble(struct image_build *out, const struct recipe *recipe, const struct config *config,
-		   const struct plan *plan, const struct base_image *base, struct cache *cache,
+		   struct plan *plan, const struct base_image *base, struct cache *cache,
 		   const struct image_options *options, struct diag_list *diags, struct error *err);
 void image_build_clear(struct image_build *build);
 

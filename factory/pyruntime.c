@@ -149,7 +149,7 @@ int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe
 	out->path = spec->path;
 	snprintf(out->sha256, sizeof(out->sha256), "%s", spec->sha256);
 	if (fs_read_file(path, 4096, &text, &size, &ignored) == 0 &&
-	    sscanf(text, "%d %d %31s", &out->major, &out->minor, out->version) == 3 && cache_verify(cache, pin, NULL)) {
+	    sscanf(text, "%d %d %23s", &out->major, &out->minor, out->version) == 3 && cache_verify(cache, pin, NULL)) {
 		rc = 0;
 		goto done;
 	}
@@ -188,6 +188,10 @@ void pyruntime_target(const struct pyruntime *rt, const char *platform, struct p
 	memset(t, 0, sizeof(*t));
 	t->major = rt->major;
 	t->minor = rt->minor;
+	snprintf(t->version, sizeof(t->version), "%s", rt->version);
+	snprintf(t->implementation, sizeof(t->implementation), "cp");
+	snprintf(t->abi, sizeof(t->abi), "cp%d%d", rt->major, rt->minor);
+	snprintf(t->platform, sizeof(t->platform), "%s", platform ? platform : "linux/amd64");
 	snprintf(t->interpreter, sizeof(t->interpreter), "/%.*s", (int)sizeof(t->interpreter) - 2, rt->interpreter);
 	snprintf(t->site_packages, sizeof(t->site_packages), "%s/lib/python%d.%d/site-packages", rt->path + 1, rt->major,
 		 rt->minor);

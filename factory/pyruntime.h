@@ -19,7 +19,7 @@
 struct pyruntime {
 	char sha256[65];
 	int major, minor;
-	char version[32];     /* "3.11.10" (patchlevel.h), else "3.11" */
+	char version[24];     /* "3.11.10" (patchlevel.h), else "3.11" */
 	char interpreter[96]; /* in the image, no leading '/': "opt/python/bin/python3.11" */
 	const char *path;     /* "/opt/python" */
 };

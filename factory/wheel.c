@@ -14,6 +14,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "pyversion.h"
 #include "util.h"
 
 #define RECORD_MAX (8 * 1024 * 1024)
@@ -24,8 +25,12 @@ int python_target_init(struct python_target *t, const char *interpreter, const c
 	bool local = strncmp(interpreter, "usr/local/", 10) == 0;
 
 	memset(t, 0, sizeof(*t));
-	if (sscanf(name, "python%d.%d", &t->major, &t->minor) != 2 || t->major != 3)
+	if (sscanf(name, "python%d.%d", &t->major, &t->minor) != 2 || t->major != 3 || t->minor < 0 || t->minor > 99)
 		return error_set(err, ERROR_INVALID, "'%s' is not a Python 3 interpreter", interpreter);
+	snprintf(t->version, sizeof(t->version), "%d.%d", t->major, t->minor);
+	snprintf(t->implementation, sizeof(t->implementation), "cp");
+	snprintf(t->abi, sizeof(t->abi), "cp%d%d", t->major, t->minor);
+	snprintf(t->platform, sizeof(t->platform), "%s", platform);
 	snprintf(t->interpreter, sizeof(t->interpreter), "/%s", interpreter);
 	snprintf(t->site_packages, sizeof(t->site_packages), "usr/local/lib/python%d.%d/%s", t->major, t->minor,
 		 local ? "site-packages" : "dist-packages");
@@ -78,67 +83,521 @@ int wheel_parse_filename(const char *filename, struct wheel_name *w, struct erro
 				 filename);
 	snprintf(w->distribution, sizeof(w->distribution), "%s", parts[0]);
 	snprintf(w->version, sizeof(w->version), "%s", parts[1]);
+	if (n == 6) {
+		/* PEP 427: the build tag starts with a digit; it orders otherwise equal wheels. */
+		if (!isdigit((unsigned char)parts[2][0]))
+			return error_set(err, ERROR_INVALID, "'%s' is not a wheel file name (build tag '%s')", filename,
+					 parts[2]);
+		snprintf(w->build, sizeof(w->build), "%s", parts[2]);
+	}
 	snprintf(w->python_tags, sizeof(w->python_tags), "%s", parts[n - 3]);
 	snprintf(w->abi_tags, sizeof(w->abi_tags), "%s", parts[n - 2]);
 	snprintf(w->platform_tags, sizeof(w->platform_tags), "%s", parts[n - 1]);
 	return 0;
 }
 
-/* True when one of the dot-separated tags satisfies `accept`. */
-static bool any_tag(const char *tags, bool (*accept)(const char *tag, const struct python_target *t),
-		    const struct python_target *t)
-{
-	char copy[160];
+/* ---- tags and selection ----------------------------------------------------------------- */
 
-	snprintf(copy, sizeof(copy), "%s", tags);
-	for (char *save = NULL, *tag = strtok_r(copy, ".", &save); tag; tag = strtok_r(NULL, ".", &save))
-		if (accept(tag, t))
-			return true;
-	return false;
+/* The platform ranks of one interpreter/ABI group stay below this: a target's list of platform
+ * tags (manylinux_2_N down to 2_5 with their aliases, or musllinux_1_N) is much shorter. */
+#define PLATFORM_SLOTS 512
+#define LINUX_RANK (PLATFORM_SLOTS - 1)
+
+enum tag_miss { MISS_NONE, MISS_PYTHON, MISS_PLATFORM, MISS_LIBC }; /* ordered: a later one came closer */
+
+struct tag_fit {
+	int rank;            /* >= 0 when the wheel fits; lower is better */
+	enum tag_miss miss;  /* otherwise how close it came */
+	bool this_python;    /* an interpreter tag is for the target's Python (then the ABI is wrong) */
+	bool musl;           /* MISS_LIBC: the tags below are musllinux ones */
+	int need_major, need_minor; /* MISS_LIBC: the oldest C library one of the tags needs */
+};
+
+/* Copies the next dot-separated tag of a compressed tag set ("py2.py3") into tag. */
+static bool next_tag(const char **cursor, char *tag, size_t size)
+{
+	size_t n;
+
+	if (!**cursor)
+		return false;
+	n = strcspn(*cursor, ".");
+	snprintf(tag, size, "%.*s", (int)n, *cursor);
+	*cursor += n + ((*cursor)[n] == '.');
+	return true;
 }
 
-static bool python_ok(const char *tag, const struct python_target *t)
+/* "cp311" -> "cp", 3, 11; "py3" -> "py", 3, -1. */
+static bool split_interpreter(const char *tag, char impl[3], int *major, int *minor)
 {
-	int minor;
-
-	if (strcmp(tag, "py3") == 0)
-		return true;
-	if (sscanf(tag, "py3%d", &minor) == 1 || sscanf(tag, "cp3%d", &minor) == 1)
-		return tag[0] == 'p' ? minor <= t->minor : minor == t->minor;
-	return false;
+	if (strlen(tag) < 3 || !isalpha((unsigned char)tag[0]) || !isalpha((unsigned char)tag[1]))
+		return false;
+	for (const char *p = tag + 2; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	if (strlen(tag + 3) > 3)
+		return false; /* no Python 3.1000 */
+	impl[0] = tag[0];
+	impl[1] = tag[1];
+	impl[2] = '\0';
+	*major = tag[2] - '0';
+	*minor = tag[3] ? atoi(tag + 3) : -1;
+	return true;
 }
 
-static bool abi_ok(const char *tag, const struct python_target *t)
+/* Where pyXY, py3, py3(Y-1) ... py30 come in packaging's _py_interpreter_range, or -1. */
+static int py_position(int minor, int target_minor)
 {
-	char cp[16];
-
-	snprintf(cp, sizeof(cp), "cp%d%d", t->major, t->minor);
-	return strcmp(tag, "none") == 0 || strcmp(tag, "abi3") == 0 || strcmp(tag, cp) == 0;
+	if (minor == target_minor)
+		return 0;
+	if (minor < 0)
+		return 1;
+	return minor < target_minor ? 2 + (target_minor - 1 - minor) : -1;
 }
 
-static bool platform_ok(const char *tag, const struct python_target *t)
+/* The group of an interpreter/ABI pair in the target's tag list, for a platform tag or for
+ * "any"; -1 when the target has no such tag. The order is packaging.tags.sys_tags' for
+ * CPython 3.Y: cp3Y-cp3Y, cp3Y-abi3, cp3Y-none, cp3(Y-1)-abi3 ... cp32-abi3, then py3Y-none,
+ * py3-none, py3(Y-1)-none ... py30-none, each with every platform; then cp3Y-none-any and the
+ * py* range again with -none-any. */
+static int tag_group(const char *interpreter, const char *abi, bool any, const struct python_target *t)
 {
-	size_t tl = strlen(tag), al = strlen(t->arch);
+	int y = t->minor, cp_groups = 3 + (y > 2 ? y - 2 : 0), py_groups = y + 2, major, minor;
+	char impl[3];
+	bool native, py;
 
-	if (strcmp(tag, "any") == 0)
-		return true;
-	/* manylinux1/2010/2014/_2_N and linux builds for the image's architecture (glibc images). */
-	return (strncmp(tag, "manylinux", 9) == 0 || strncmp(tag, "linux_", 6) == 0) && tl > al &&
-	       strcmp(tag + tl - al, t->arch) == 0 && tag[tl - al - 1] == '_';
+	if (!split_interpreter(interpreter, impl, &major, &minor) || major != t->major)
+		return -1;
+	native = strcmp(impl, t->implementation) == 0;
+	py = strcmp(impl, "py") == 0;
+	if (any) {
+		if (strcmp(abi, "none") != 0)
+			return -1;
+		if (native && minor == y)
+			return cp_groups + py_groups;
+		return py && py_position(minor, y) >= 0 ? cp_groups + py_groups + 1 + py_position(minor, y) : -1;
+	}
+	if (native && minor == y) {
+		if (strcmp(abi, t->abi) == 0)
+			return 0;
+		if (strcmp(abi, "abi3") == 0)
+			return 1;
+		return strcmp(abi, "none") == 0 ? 2 : -1;
+	}
+	if (native && minor >= 2 && minor < y && strcmp(abi, "abi3") == 0)
+		return 3 + (y - 1 - minor);
+	if (py && strcmp(abi, "none") == 0 && py_position(minor, y) >= 0)
+		return cp_groups + py_position(minor, y);
+	return -1;
+}
+
+enum libc_kind { LIBC_OTHER, LIBC_GLIBC, LIBC_MUSL, LIBC_LINUX };
+
+/* "2_17_x86_64" -> 2, 17; returns the length of "2_17_", 0 when it is not that. Digits only
+ * and few of them: a tag is untrusted input and ranks are computed from these numbers. */
+static int libc_version(const char *s, int *major, int *minor)
+{
+	size_t a = strspn(s, "0123456789"), b;
+
+	if (a == 0 || a > 3 || s[a] != '_')
+		return 0;
+	b = strspn(s + a + 1, "0123456789");
+	if (b == 0 || b > 3 || s[a + 1 + b] != '_')
+		return 0;
+	*major = atoi(s);
+	*minor = atoi(s + a + 1);
+	return (int)(a + 1 + b + 1);
+}
+
+/* "manylinux2014_x86_64" -> glibc 2.17 (a legacy alias), arch "x86_64". */
+static enum libc_kind split_platform(const char *tag, int *major, int *minor, bool *legacy, const char **arch)
+{
+	static const struct {
+		const char *prefix;
+		int minor;
+	} aliases[] = {{"manylinux1_", 5}, {"manylinux2010_", 12}, {"manylinux2014_", 17}};
+	int n = 0;
+
+	*legacy = false;
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
+		size_t len = strlen(aliases[i].prefix);
+		if (strncmp(tag, aliases[i].prefix, len) == 0) {
+			*major = 2;
+			*minor = aliases[i].minor;
+			*legacy = true;
+			*arch = tag + len;
+			return LIBC_GLIBC;
+		}
+	}
+	if (strncmp(tag, "manylinux_", 10) == 0 && (n = libc_version(tag + 10, major, minor)) > 0) {
+		*arch = tag + 10 + n;
+		return LIBC_GLIBC;
+	}
+	if (strncmp(tag, "musllinux_", 10) == 0 && (n = libc_version(tag + 10, major, minor)) > 0) {
+		*arch = tag + 10 + n;
+		return LIBC_MUSL;
+	}
+	if (strncmp(tag, "linux_", 6) == 0) {
+		*arch = tag + 6;
+		return LIBC_LINUX;
+	}
+	return LIBC_OTHER;
+}
+
+/* The newest C library the target's wheels may need: what the base has or, unknown, the
+ * oldest baseline that is safe (manylinux2014, musllinux_1_1). */
+static void libc_limit(const struct python_target *t, int *major, int *minor)
+{
+	if (t->musl) {
+		*major = t->musl_major ? t->musl_major : 1;
+		*minor = t->musl_major ? t->musl_minor : 1;
+	} else {
+		*major = t->glibc_major ? t->glibc_major : 2;
+		*minor = t->glibc_major ? t->glibc_minor : 17;
+	}
+}
+
+static void note_miss(struct tag_fit *fit, enum tag_miss miss, bool musl, int major, int minor)
+{
+	if (miss < fit->miss)
+		return;
+	if (miss == MISS_LIBC && fit->miss == MISS_LIBC &&
+	    (major > fit->need_major || (major == fit->need_major && minor >= fit->need_minor)))
+		return;
+	fit->miss = miss;
+	fit->musl = musl;
+	fit->need_major = major;
+	fit->need_minor = minor;
+}
+
+/* The rank of a platform tag among the target's (newest C library first, an alias right after
+ * its manylinux_2_N), or -1 with the miss noted. */
+static int platform_rank(const char *tag, const struct python_target *t, bool allow_linux, struct tag_fit *fit)
+{
+	int major = 0, minor = 0, max_major, max_minor, rank;
+	bool legacy;
+	const char *arch = NULL;
+	enum libc_kind kind = split_platform(tag, &major, &minor, &legacy, &arch);
+
+	if (kind == LIBC_OTHER || strcmp(arch, t->arch) != 0 || (kind == LIBC_GLIBC && t->musl) ||
+	    (kind == LIBC_MUSL && !t->musl) || (kind == LIBC_LINUX && !allow_linux)) {
+		note_miss(fit, MISS_PLATFORM, false, 0, 0);
+		return -1;
+	}
+	if (kind == LIBC_LINUX)
+		return LINUX_RANK;
+	libc_limit(t, &max_major, &max_minor);
+	if (major > max_major || (major == max_major && minor > max_minor)) {
+		note_miss(fit, MISS_LIBC, kind == LIBC_MUSL, major, minor);
+		return -1;
+	}
+	if (major < max_major) {
+		note_miss(fit, MISS_PLATFORM, false, 0, 0);
+		return -1;
+	}
+	rank = 2 * (max_minor - minor) + legacy;
+	return rank < LINUX_RANK ? rank : LINUX_RANK - 1;
+}
+
+/* Ranks a wheel's tags (the best of every interpreter x ABI x platform combination). */
+static void fit_tags(const struct wheel_name *w, const struct python_target *t, bool allow_linux, struct tag_fit *fit)
+{
+	char py[64], abi[64], plat[160], impl[3];
+	const char *pc = w->python_tags;
+
+	memset(fit, 0, sizeof(*fit));
+	fit->rank = -1;
+	while (next_tag(&pc, py, sizeof(py))) {
+		int major, minor;
+		if (split_interpreter(py, impl, &major, &minor) && major == t->major &&
+		    ((strcmp(impl, t->implementation) == 0 && minor == t->minor) ||
+		     (strcmp(impl, "py") == 0 && minor <= t->minor)))
+			fit->this_python = true;
+		for (const char *ac = w->abi_tags; next_tag(&ac, abi, sizeof(abi));) {
+			for (const char *lc = w->platform_tags; next_tag(&lc, plat, sizeof(plat));) {
+				bool any = strcmp(plat, "any") == 0;
+				int group = tag_group(py, abi, any, t), rank;
+				if (group < 0) {
+					note_miss(fit, MISS_PYTHON, false, 0, 0);
+					continue;
+				}
+				rank = any ? 0 : platform_rank(plat, t, allow_linux, fit);
+				if (rank >= 0 && (fit->rank < 0 || group * PLATFORM_SLOTS + rank < fit->rank))
+					fit->rank = group * PLATFORM_SLOTS + rank;
+			}
+		}
+	}
+	if (fit->rank >= 0)
+		fit->miss = MISS_NONE;
+}
+
+/* "manylinux_2_28 wheels need glibc 2.28; the base has 2.24" */
+static void libc_reason(const struct tag_fit *fit, const struct python_target *t, char *buf, size_t size)
+{
+	const char *family = fit->musl ? "musllinux" : "manylinux", *lib = fit->musl ? "musl" : "glibc";
+	int major = fit->musl ? t->musl_major : t->glibc_major, minor = fit->musl ? t->musl_minor : t->glibc_minor;
+
+	if (major)
+		snprintf(buf, size, "%s_%d_%d wheels need %s %d.%d; the base has %d.%d", family, fit->need_major,
+			 fit->need_minor, lib, fit->need_major, fit->need_minor, major, minor);
+	else
+		snprintf(buf, size, "%s_%d_%d wheels need %s %d.%d; the base's %s version is unknown, so only %s "
+				    "and older are taken", family, fit->need_major, fit->need_minor, lib, fit->need_major,
+			 fit->need_minor, lib, fit->musl ? "musllinux_1_1" : "manylinux2014 (glibc 2.17)");
 }
 
 int wheel_check_compatible(const struct wheel_name *w, const struct python_target *t, struct error *err)
 {
-	if (!any_tag(w->python_tags, python_ok, t))
+	struct tag_fit fit;
+	char why[512];
+
+	fit_tags(w, t, true, &fit);
+	switch (fit.miss) {
+	case MISS_NONE:
+		return 0;
+	case MISS_PYTHON:
+		if (fit.this_python)
+			return error_set(err, ERROR_INVALID, "%s-%s needs the ABI '%s', not Python %d.%d's", w->distribution,
+					 w->version, w->abi_tags, t->major, t->minor);
 		return error_set(err, ERROR_INVALID, "%s-%s is built for Python '%s', the base image has Python %d.%d",
 				 w->distribution, w->version, w->python_tags, t->major, t->minor);
-	if (!any_tag(w->abi_tags, abi_ok, t))
-		return error_set(err, ERROR_INVALID, "%s-%s needs the ABI '%s', not Python %d.%d's", w->distribution,
-				 w->version, w->abi_tags, t->major, t->minor);
-	if (!any_tag(w->platform_tags, platform_ok, t))
-		return error_set(err, ERROR_INVALID, "%s-%s is built for '%s', not linux %s", w->distribution, w->version,
-				 w->platform_tags, t->arch);
-	return 0;
+	case MISS_PLATFORM:
+		return error_set(err, ERROR_INVALID, "%s-%s is built for '%s', not linux %s%s", w->distribution, w->version,
+				 w->platform_tags, t->arch, t->musl ? " (musl)" : "");
+	case MISS_LIBC:
+		libc_reason(&fit, t, why, sizeof(why));
+		return error_set(err, ERROR_INVALID, "%s-%s is built for '%s': %s", w->distribution, w->version,
+				 w->platform_tags, why);
+	}
+	return error_set(err, ERROR_INTERNAL, "unreachable");
+}
+
+/* Appends item to a ", "-separated list unless it is there already; "..." once full. */
+static void list_add(char *list, size_t size, const char *item)
+{
+	size_t len = strlen(list), n = strlen(item);
+
+	if (n == 0)
+		return;
+	for (const char *p = list; (p = strstr(p, item)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (len >= 3 && strcmp(list + len - 3, "...") == 0)
+		return;
+	if (len + n + 2 + 5 >= size) {
+		snprintf(list + len, size - len, "%s...", len ? ", " : "");
+		return;
+	}
+	snprintf(list + len, size - len, "%s%s", len ? ", " : "", item);
+}
+
+/* PEP 427 build tags order as (number, rest); a wheel without one comes first. */
+static int compare_build(const char *a, const char *b)
+{
+	char *ra, *rb;
+	long na, nb;
+
+	if (!*a || !*b)
+		return (*a != '\0') - (*b != '\0');
+	na = strtol(a, &ra, 10);
+	nb = strtol(b, &rb, 10);
+	if (na != nb)
+		return na < nb ? -1 : 1;
+	return strcmp(ra, rb);
+}
+
+/* "hello-flink-1.0.0.tar.gz" is an sdist of hello-flink 1.0.0: the version is after the last
+ * '-' of the name without its archive extension. */
+static bool split_sdist(const char *filename, char *name, size_t name_size, char *version, size_t version_size)
+{
+	static const char *const exts[] = {".tar.gz", ".zip", ".tar.bz2", ".tgz"};
+	size_t len = strlen(filename);
+
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		size_t el = strlen(exts[i]);
+		const char *dash;
+		if (len <= el || strcmp(filename + len - el, exts[i]) != 0)
+			continue;
+		dash = memrchr(filename, '-', len - el);
+		if (!dash || dash == filename)
+			return false;
+		snprintf(name, name_size, "%.*s", (int)(dash - filename), filename);
+		snprintf(version, version_size, "%.*s", (int)(filename + len - el - dash - 1), dash + 1);
+		return true;
+	}
+	return false;
+}
+
+/* pip's order: the newest version (when the request names none), then the tags, then the build
+ * tag; the first listed wins a tie. */
+static bool better(const struct wheel_name *a, int a_rank, const struct wheel_name *b, int b_rank)
+{
+	int order = pyversion_compare(a->version, b->version);
+
+	if (order != 0)
+		return order > 0;
+	if (a_rank != b_rank)
+		return a_rank < b_rank;
+	return compare_build(a->build, b->build) > 0;
+}
+
+/* How far a candidate got through the filters, in the order they apply. */
+enum stage { STAGE_OTHER, STAGE_RELEASE, STAGE_PYTHON_OK, STAGE_TAGS_OK, STAGE_HASH_OK };
+
+int wheel_select(const struct wheel_candidate *c, size_t count, const struct wheel_request *req,
+		 const struct python_target *t, bool *yanked, struct error *err)
+{
+	char want[128], got[128], versions[256] = "", sdists[256] = "", pairs[256] = "", platforms[320] = "";
+	char needs_python[128] = "", unpinned[256] = "", yank_reason[256] = "", why[512];
+	const struct wheel_name *best_name = NULL, *best_yanked_name = NULL;
+	struct wheel_name *names = calloc(count + 1, sizeof(*names));
+	struct tag_fit closest = {.rank = -1};
+	int best = -1, best_rank = -1, best_yanked = -1, best_yanked_rank = -1, rc = -1;
+	enum stage furthest = STAGE_OTHER;
+	const char *version = req->version; /* for messages */
+	bool linux_only = false;
+
+	if (!names)
+		abort();
+	if (yanked)
+		*yanked = false;
+	python_normalize_name(req->name, want, sizeof(want));
+	if (!version)
+		version = "(any version)";
+	for (size_t i = 0; i < count; i++) {
+		struct wheel_name *w = &names[i];
+		struct error ignored = {0};
+		struct tag_fit fit;
+		bool ok = true, hash_ok = req->hash_count == 0 || !c[i].sha256 || !c[i].sha256[0];
+		char sname[128], sversion[64];
+
+		if (!c[i].filename)
+			continue;
+		if (wheel_parse_filename(c[i].filename, w, &ignored)) {
+			/* Not a wheel: only worth mentioning when it is an sdist of the release. */
+			if (split_sdist(c[i].filename, sname, sizeof(sname), sversion, sizeof(sversion))) {
+				python_normalize_name(sname, got, sizeof(got));
+				if (strcmp(want, got) == 0 &&
+				    (!req->version || pyversion_compare(sversion, req->version) == 0))
+					list_add(sdists, sizeof(sdists), c[i].filename);
+				else if (strcmp(want, got) == 0)
+					list_add(versions, sizeof(versions), sversion);
+			}
+			continue;
+		}
+		python_normalize_name(w->distribution, got, sizeof(got));
+		if (strcmp(want, got) != 0)
+			continue;
+		if (req->version && pyversion_compare(w->version, req->version) != 0) {
+			list_add(versions, sizeof(versions), w->version);
+			continue;
+		}
+		if (furthest < STAGE_RELEASE)
+			furthest = STAGE_RELEASE;
+		if (c[i].requires_python && *c[i].requires_python) {
+			/* pip ignores a requires-python it cannot parse; so does this. */
+			struct error bad = {0};
+			if (pyversion_satisfies(t->version, c[i].requires_python, &ok, &bad))
+				ok = true;
+			if (!ok) {
+				if (!needs_python[0])
+					snprintf(needs_python, sizeof(needs_python), "%s", c[i].requires_python);
+				continue;
+			}
+		}
+		if (furthest < STAGE_PYTHON_OK)
+			furthest = STAGE_PYTHON_OK;
+		fit_tags(w, t, false, &fit);
+		if (fit.rank < 0) {
+			char pair[130];
+			if (fit.miss == MISS_PLATFORM && strstr(w->platform_tags, "linux_") &&
+			    strstr(w->platform_tags, t->arch))
+				linux_only = true;
+			snprintf(pair, sizeof(pair), "%s-%s", w->python_tags, w->abi_tags);
+			list_add(pairs, sizeof(pairs), pair);
+			if (fit.miss == MISS_PLATFORM)
+				list_add(platforms, sizeof(platforms), w->platform_tags);
+			if (fit.miss > closest.miss)
+				closest = fit;
+			else if (fit.miss == MISS_LIBC && closest.miss == MISS_LIBC)
+				note_miss(&closest, MISS_LIBC, fit.musl, fit.need_major, fit.need_minor);
+			continue;
+		}
+		if (furthest < STAGE_TAGS_OK)
+			furthest = STAGE_TAGS_OK;
+		for (size_t k = 0; !hash_ok && k < req->hash_count; k++)
+			hash_ok = strcmp(req->hashes[k], c[i].sha256) == 0;
+		if (!hash_ok) {
+			char item[400];
+			snprintf(item, sizeof(item), "%s has %s", c[i].filename, c[i].sha256);
+			list_add(unpinned, sizeof(unpinned), item);
+			continue;
+		}
+		furthest = STAGE_HASH_OK;
+		if (!c[i].yanked && (best < 0 || better(w, fit.rank, best_name, best_rank))) {
+			best = (int)i;
+			best_rank = fit.rank;
+			best_name = w;
+		} else if (c[i].yanked && (best_yanked < 0 || better(w, fit.rank, best_yanked_name, best_yanked_rank))) {
+			best_yanked = (int)i;
+			best_yanked_rank = fit.rank;
+			best_yanked_name = w;
+		}
+	}
+	if (best >= 0) {
+		rc = best;
+		goto out;
+	}
+	if (best_yanked >= 0 && req->pinned) {
+		/* PEP 592: a yanked file is still right for an exact pin when nothing else fits. */
+		if (yanked)
+			*yanked = true;
+		rc = best_yanked;
+		goto out;
+	}
+	switch (furthest) {
+	case STAGE_OTHER:
+		if (sdists[0])
+			error_set(err, ERROR_INVALID, "%s %s has no wheel, only %s (an sdist: only wheels are installed)",
+				  req->name, version, sdists);
+		else if (versions[0])
+			error_set(err, ERROR_INVALID, "there is no file of %s %s (versions listed: %s)", req->name,
+				  version, versions);
+		else
+			error_set(err, ERROR_INVALID, "there is no file of %s", req->name);
+		break;
+	case STAGE_RELEASE:
+		error_set(err, ERROR_INVALID, "%s %s requires Python %s, the image has %s", req->name, version,
+			  needs_python, t->version);
+		break;
+	case STAGE_PYTHON_OK:
+		if (closest.miss == MISS_LIBC) {
+			libc_reason(&closest, t, why, sizeof(why));
+			error_set(err, ERROR_INVALID, "%s %s: %s", req->name, version, why);
+		} else if (closest.miss == MISS_PLATFORM) {
+			error_set(err, ERROR_INVALID, "%s %s: no wheel for %s%s (files for: %s)%s", req->name, version,
+				  t->platform[0] ? t->platform : t->arch, t->musl ? " (musl)" : "", platforms,
+				  linux_only ? "; linux_* wheels are built for one machine and are never taken from an index"
+					     : "");
+		} else {
+			error_set(err, ERROR_INVALID, "%s %s: no wheel for Python %d.%d (files for: %s)", req->name,
+				  version, t->major, t->minor, pairs);
+		}
+		break;
+	case STAGE_TAGS_OK:
+		error_set(err, ERROR_INVALID, "%s %s: no wheel matches the pinned sha256 values (%s)", req->name,
+			  version, unpinned);
+		break;
+	case STAGE_HASH_OK:
+		if (best_yanked >= 0)
+			snprintf(yank_reason, sizeof(yank_reason), "%s", c[best_yanked].yanked_reason ?
+					 c[best_yanked].yanked_reason : "");
+		error_set(err, ERROR_INVALID, "the only files of %s %s are yanked%s%s%s", req->name, version,
+			  yank_reason[0] ? " (\"" : "", yank_reason, yank_reason[0] ? "\")" : "");
+		break;
+	}
+out:
+	free(names);
+	return rc;
 }
 
 /* ---- extraction ------------------------------------------------------------------------- */
