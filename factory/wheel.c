@@ -1,6 +1,5 @@
 #include "wheel.h"
 
-#include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +14,7 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "pyversion.h"
+#include "unarchive.h"
 #include "util.h"
 
 #define RECORD_MAX (8 * 1024 * 1024)
@@ -662,14 +662,14 @@ static int stage_bytes(struct wheel_install *in, const char *staging, const char
 }
 
 /* Streams the current archive entry to staging/path, hashing it on the way. */
-static int stage_entry(struct archive *a, struct wheel_install *in, const char *staging, const char *path, unsigned mode,
+static int stage_entry(struct unarchive *a, struct wheel_install *in, const char *staging, const char *path, unsigned mode,
 		       const char *interpreter, struct error *err)
 {
 	char *full = fs_path_join(staging, path), *dir = fs_dirname(full);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	const void *buf;
 	size_t len;
-	la_int64_t offset;
+	long long offset;
 	bool first = true;
 	char sha[65];
 	int fd = -1, rc = -1, r;
@@ -682,7 +682,7 @@ static int stage_entry(struct archive *a, struct wheel_install *in, const char *
 		error_set_errno(err, "cannot create %s (listed twice in the wheel?)", full);
 		goto out;
 	}
-	while ((r = archive_read_data_block(a, &buf, &len, &offset)) == ARCHIVE_OK) {
+	while ((r = unarchive_data(a, &buf, &len, &offset, err)) == 1) {
 		if (len == 0)
 			continue;
 		if (first && interpreter && len >= 8 && memcmp(buf, "#!python", 8) == 0) {
@@ -711,10 +711,8 @@ static int stage_entry(struct archive *a, struct wheel_install *in, const char *
 		}
 		EVP_DigestUpdate(ctx, buf, len);
 	}
-	if (r != ARCHIVE_EOF) {
-		error_set(err, ERROR_INVALID, "cannot read %s from the wheel: %s", path, archive_error_string(a));
+	if (r < 0)
 		goto out;
-	}
 	hex_of(ctx, sha);
 	add_file(in, path, full, mode, sha);
 	rc = 0;
@@ -886,7 +884,7 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		  struct wheel_install *out, struct error *err)
 {
 	struct wheel_name w;
-	struct archive *a = NULL;
+	struct unarchive a = {0};
 	struct archive_entry *e;
 	char data_dir[256], dist_info[256], *record = NULL, *entry_points = NULL;
 	size_t record_size = 0;
@@ -897,14 +895,12 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		return -1;
 	snprintf(data_dir, sizeof(data_dir), "%s-%s.data", w.distribution, w.version);
 	snprintf(dist_info, sizeof(dist_info), "%s-%s.dist-info", w.distribution, w.version);
-	a = archive_read_new();
-	archive_read_support_format_zip(a);
-	if (archive_read_open_filename(a, wheel, 1 << 16) != ARCHIVE_OK) {
-		error_set(err, ERROR_INVALID, "%s is not a zip archive: %s", filename, archive_error_string(a));
+	if (unarchive_open(&a, wheel, UNARCHIVE_ZIP, filename, err)) {
+		error_set(err, ERROR_INVALID, "%s is not a zip archive", filename);
 		goto out;
 	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-		const char *entry = archive_entry_pathname(e);
+	while ((r = unarchive_next(&a, &e, err)) == 1) {
+		const char *entry = unarchive_path(&a, e);
 		mode_t type = archive_entry_filetype(e);
 		bool script;
 		char *path;
@@ -926,8 +922,8 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 			/* Keep the original to verify against, write our own. */
 			const void *buf;
 			size_t len;
-			la_int64_t offset;
-			while (archive_read_data_block(a, &buf, &len, &offset) == ARCHIVE_OK) {
+			long long offset;
+			while (unarchive_data(&a, &buf, &len, &offset, err) == 1) {
 				if (len == 0)
 					continue;
 				if (record_size + len > RECORD_MAX) {
@@ -945,15 +941,15 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		path = map_entry(entry, data_dir, t, w.distribution, &script, err);
 		if (!path)
 			goto out;
-		if (stage_entry(a, out, staging, path, script || (archive_entry_perm(e) & 0111) ? 0755 : 0644,
+		if (stage_entry(&a, out, staging, path, script || (archive_entry_perm(e) & 0111) ? 0755 : 0644,
 				script ? t->interpreter : NULL, err)) {
 			free(path);
 			goto out;
 		}
 		free(path);
 	}
-	if (r != ARCHIVE_EOF) {
-		error_set(err, ERROR_INVALID, "%s: cannot read the archive: %s", filename, archive_error_string(a));
+	if (r < 0) {
+		err->code = ERROR_INVALID;
 		goto out;
 	}
 	if (!record) {
@@ -1014,8 +1010,7 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		free(record_file);
 	}
 out:
-	if (a)
-		archive_read_free(a);
+	unarchive_close(&a);
 	free(record);
 	free(entry_points);
 	if (rc)
