@@ -219,7 +219,7 @@ struct base_facts {
 	bool flink_python_jar;
 	char glibc[32];  /* "2.36"; empty when unknown */
 	bool musl;
-	char **jars; /* "lib/x.jar", "usrlib/y.jar" */
+	char **jars; /* "lib/x.jar", "usrlib/y.jar", "plugins/p/z.jar" */
 	size_t jar_count;
 };
 
@@ -351,7 +351,8 @@ static int read_base_facts(const struct base_image *base, const struct recipe *r
 			snprintf(f->python, sizeof(f->python), "%s", line);
 		if (strcmp(line, jar) == 0 || (strncmp(line, "opt/flink/opt/flink-python", 26) == 0 && r->flink_patch < 0))
 			f->flink_python_jar = true;
-		if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0)
+		if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0 ||
+		    strncmp(line, "opt/flink/plugins/", 18) == 0)
 			add_jar(f, line + 10);
 		if (strncmp(name, "ld-musl-", 8) == 0)
 			f->musl = true;
@@ -928,7 +929,8 @@ static void lint(const struct recipe *r, const struct base_facts *f, const struc
 		diag_add(diags, DIAG_WARNING, r->file, 0, 0,
 			 "%zu layer%s of %s stayed in the registry (not downloaded): its JARs were not checked against "
 			 "the ones added", f->unread, f->unread == 1 ? "" : "s", r->base_image);
-	/* The same jar in lib/ and usrlib/ is loaded twice, by two class loaders. */
+	/* The same jar in two of lib/, usrlib/ and a plugin directory is loaded twice, by two class
+	 * loaders. */
 	for (size_t p = 0; p < nplans; p++)
 		for (size_t i = 0; i < plans[p].count; i++) {
 			const char *path = plans[p].entries[i].path, *name = fs_basename(path);

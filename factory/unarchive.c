@@ -52,9 +52,15 @@ int unarchive_open(struct unarchive *u, const char *path, enum unarchive_format 
 
 static void note_warning(struct unarchive *u)
 {
-	if (u->warnings++ == 0)
-		snprintf(u->first_warning, sizeof(u->first_warning), "%s",
-			 archive_error_string(u->archive) ? archive_error_string(u->archive) : "warning");
+	const char *why = archive_error_string(u->archive);
+
+	if (u->warnings++ > 0)
+		return;
+	/* With a UTF-8 locale, libarchive's "can't be converted" means the stored name is not
+	 * UTF-8 at all (a legacy charset in a PAX record): it is kept byte for byte. */
+	if (why && strstr(why, "can't be converted from UTF-8"))
+		why = "a name or link target is not valid UTF-8; kept as stored";
+	snprintf(u->first_warning, sizeof(u->first_warning), "%s", why ? why : "warning");
 }
 
 int unarchive_next(struct unarchive *u, struct archive_entry **entry, struct error *err)
