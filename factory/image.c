@@ -572,6 +572,7 @@ static int build_layer(struct image_build *b, struct layer_plan *lp, const struc
 /* ---- the Python layer ------------------------------------------------------------------- */
 
 struct python_layer {
+	struct diag_list *diags;
 	const struct recipe *recipe;
 	const struct python_target *target;
 	struct python_wheel *wheels;
@@ -599,6 +600,12 @@ static int python_fill(struct layer_plan *lp, void *ctx, struct error *err)
 		char *blob = cache_blob_path(pl->cache, pl->wheels[i].sha256);
 		rc = wheel_install(blob, pl->wheels[i].filename, pl->target, pl->staging, &pl->installs[i], err);
 		free(blob);
+		if (rc && pl->wheels[i].origin_file[0]) {
+			/* The refusal belongs to the line that asked for the wheel. */
+			diag_add(pl->diags, DIAG_ERROR, pl->wheels[i].origin_file, pl->wheels[i].origin_line,
+				 pl->wheels[i].origin_col, "%s", err->message);
+			error_set(err, ERROR_INVALID, "%s cannot be installed", pl->wheels[i].filename);
+		}
 		if (rc)
 			return -1;
 		for (size_t k = 0; k < pl->installs[i].count; k++) {
@@ -652,6 +659,7 @@ static int build_python_layer(struct image_build *b, const struct recipe *r, con
 {
 	struct python_target target;
 	struct python_layer pl = {.recipe = r, .target = &target, .cache = cache};
+	struct pyset set = {0};
 	struct layer_plan lp = {.name = "python"};
 	char key[65];
 	int rc = -1;
@@ -663,15 +671,20 @@ static int build_python_layer(struct image_build *b, const struct recipe *r, con
 	else if (python_target_init(&target, facts->python, r->platform, err))
 		return -1;
 	target_set_libc(&target, facts);
-	if (pyset_resolve(r, config, &target, plan, cache, &pl.wheels, &pl.count, diags, err))
+	if (pyset_resolve(r, config, &target, plan, cache, &set, diags, err))
 		goto out;
+	pl.wheels = set.wheels;
+	pl.count = set.count;
+	pl.diags = diags;
 	qsort(pl.wheels, pl.count, sizeof(*pl.wheels), compare_wheels);
 	python_key(&pl, o, key);
 	rc = build_layer(b, &lp, o, cache, key, python_fill, &pl, err);
+	if (rc == 0)
+		rc = pyset_record(&set, plan, r->dir, diags, err);
 	if (rc == 0) {
-		b->wheels = pl.wheels;
-		b->wheel_count = pl.count;
-		pl.wheels = NULL;
+		b->wheels = set.wheels;
+		b->wheel_count = set.count;
+		set.wheels = NULL;
 	}
 out:
 	if (pl.staging) {
@@ -682,7 +695,7 @@ out:
 	for (size_t i = 0; pl.installs && i < pl.count; i++)
 		wheel_install_clear(&pl.installs[i]);
 	free(pl.installs);
-	free(pl.wheels);
+	pyset_clear(&set);
 	layer_plan_free(&lp);
 	return rc;
 }

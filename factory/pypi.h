@@ -18,6 +18,10 @@ struct python_wheel {
 	char sha256[65];
 	bool yanked;             /* taken from an index although yanked: the pin names exactly it */
 	char yanked_reason[256]; /* "" when the index gave none */
+	/* Where a dependency file declares it ("requirements.txt", line, column); "" for a
+	 * requirement of the recipe's own list. */
+	char origin_file[256];
+	int origin_line, origin_col;
 };
 
 /* Puts the requirement's wheel in the cache. A wheel fetched before (same pin) is taken from

@@ -173,14 +173,13 @@ static void env_for(const struct python_target *t, char python_version[16], stru
 }
 
 static int resolve_file(const struct recipe *r, const struct config *config, const struct python_target *t,
-			struct plan *plan, struct cache *cache, struct python_wheel **wheels, size_t *count,
-			struct diag_list *diags, struct error *err)
+			const struct plan *plan, struct cache *cache, struct pyset *out, struct diag_list *diags,
+			struct error *err)
 {
 	char *path = fs_path_join(r->dir, r->requirements_file), target_key[64], python_version[16];
 	struct pyreq_env env;
 	struct pyreq_set set = {0};
-	struct lock_entry *entries = NULL;
-	size_t nentries = 0, errors_before = diags->errors;
+	size_t errors_before = diags->errors;
 	bool frozen_missing = false;
 	int rc = -1;
 
@@ -191,9 +190,9 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 			error_set(err, ERROR_INVALID, "%s cannot be installed", r->requirements_file);
 		goto out;
 	}
-	*wheels = calloc(set.count + 1, sizeof(**wheels));
-	entries = calloc(set.count + 1, sizeof(*entries));
-	if (!*wheels || !entries)
+	out->wheels = calloc(set.count + 1, sizeof(*out->wheels));
+	out->entries = calloc(set.count + 1, sizeof(*out->entries));
+	if (!out->wheels || !out->entries)
 		abort();
 	for (size_t i = 0; i < set.count; i++) {
 		const struct pyreq *req = &set.items[i];
@@ -214,9 +213,16 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 			snprintf(c.sha256, sizeof(c.sha256), "%s", locked->sha256);
 			ok = c.url || c.path ? 0 : error_set(&why, ERROR_INVALID, "the lock names no file");
 		} else if (plan->mode == PLAN_FROZEN) {
-			diag_add(diags, DIAG_ERROR, req->file, req->line, req->col,
-				 "%s==%s: %s has no entry %s; run 'factory lock %s' and commit the result", req->name,
-				 req->version, plan->lock_path, key, r->file);
+			/* Python sets are resolved by a build (they depend on the base's Python). */
+			if (locked)
+				diag_add(diags, DIAG_ERROR, req->file, req->line, req->col,
+					 "%s==%s: %s pins %s for %s, which this file no longer accepts; run 'factory "
+					 "build %s' without --frozen and commit factory.lock", req->name, req->version,
+					 plan->lock_path, locked->filename ? locked->filename : locked->sha256, key, r->file);
+			else
+				diag_add(diags, DIAG_ERROR, req->file, req->line, req->col,
+					 "%s==%s: %s has no entry %s; run 'factory build %s' without --frozen and commit "
+					 "factory.lock", req->name, req->version, plan->lock_path, key, r->file);
 			frozen_missing = true;
 			free(key);
 			continue;
@@ -230,8 +236,8 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 			diag_add(diags, DIAG_ERROR, req->file, req->line, req->col, "%s==%s: %s", req->name, req->version,
 				 why.message);
 		} else {
-			struct python_wheel *w = &(*wheels)[(*count)++];
-			struct lock_entry *e = &entries[nentries++];
+			struct python_wheel *w = &out->wheels[out->count++];
+			struct lock_entry *e = &out->entries[out->entry_count++];
 			if (c.yanked)
 				diag_add(diags, DIAG_WARNING, req->file, req->line, req->col,
 					 "%s==%s: %s is yanked; installed because the set pins exactly it", req->name,
@@ -239,6 +245,9 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 			snprintf(w->filename, sizeof(w->filename), "%s", c.filename);
 			snprintf(w->sha256, sizeof(w->sha256), "%s", c.sha256);
 			w->yanked = c.yanked;
+			snprintf(w->origin_file, sizeof(w->origin_file), "%s", req->file);
+			w->origin_line = req->line;
+			w->origin_col = req->col;
 			e->coordinate = key;
 			key = NULL;
 			e->repository = xstrdup(c.repository ? c.repository : "");
@@ -255,42 +264,48 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 			  frozen_missing ? "the lock does not cover the dependency set" : "the dependency set cannot be installed");
 		goto out;
 	}
-	rc = plan_lock_record(plan, r->dir, entries, nentries, diags, err);
+	rc = 0;
 out:
-	for (size_t i = 0; i < nentries; i++) {
-		free(entries[i].coordinate);
-		free(entries[i].repository);
-		free(entries[i].url);
-		free(entries[i].filename);
-	}
-	free(entries);
-	if (rc) {
-		free(*wheels);
-		*wheels = NULL;
-		*count = 0;
-	}
+	if (rc)
+		pyset_clear(out);
 	pyreq_set_clear(&set);
 	free(path);
 	return rc;
 }
 
 int pyset_resolve(const struct recipe *r, const struct config *config, const struct python_target *t,
-		  struct plan *plan, struct cache *cache, struct python_wheel **wheels, size_t *count,
-		  struct diag_list *diags, struct error *err)
+		  const struct plan *plan, struct cache *cache, struct pyset *out, struct diag_list *diags,
+		  struct error *err)
 {
-	*wheels = NULL;
-	*count = 0;
+	memset(out, 0, sizeof(*out));
 	if (r->requirements_file)
-		return resolve_file(r, config, t, plan, cache, wheels, count, diags, err);
-	*wheels = calloc(r->requirement_count + 1, sizeof(**wheels));
-	if (!*wheels)
+		return resolve_file(r, config, t, plan, cache, out, diags, err);
+	out->wheels = calloc(r->requirement_count + 1, sizeof(*out->wheels));
+	if (!out->wheels)
 		abort();
-	for (size_t i = 0; i < r->requirement_count; i++, (*count)++)
-		if (pypi_fetch(&r->requirements[i], r->dir, config, t, cache, &(*wheels)[i], err)) {
-			free(*wheels);
-			*wheels = NULL;
-			*count = 0;
+	for (size_t i = 0; i < r->requirement_count; i++, out->count++)
+		if (pypi_fetch(&r->requirements[i], r->dir, config, t, cache, &out->wheels[i], err)) {
+			pyset_clear(out);
 			return -1;
 		}
 	return 0;
+}
+
+int pyset_record(const struct pyset *set, struct plan *plan, const char *recipe_dir, struct diag_list *diags,
+		 struct error *err)
+{
+	return plan_lock_record(plan, recipe_dir, set->entries, set->entry_count, diags, err);
+}
+
+void pyset_clear(struct pyset *set)
+{
+	for (size_t i = 0; i < set->entry_count; i++) {
+		free(set->entries[i].coordinate);
+		free(set->entries[i].repository);
+		free(set->entries[i].url);
+		free(set->entries[i].filename);
+	}
+	free(set->entries);
+	free(set->wheels);
+	memset(set, 0, sizeof(*set));
 }

@@ -23,12 +23,25 @@
 #include "recipe.h"
 #include "wheel.h"
 
-/* Every wheel of the set in the cache, in *wheels (count in *count, free with free()). Each
- * requirement that cannot be satisfied is a diagnostic at its file:line; then nothing is
- * recorded and -1 is returned. */
+struct pyset {
+	struct python_wheel *wheels; /* in the cache */
+	size_t count;
+	struct lock_entry *entries;  /* what factory.lock should record once the wheels are installed */
+	size_t entry_count;
+};
+
+/* Every wheel of the set in the cache. Each requirement that cannot be satisfied is a
+ * diagnostic at its file:line, all in one pass; then -1 is returned. Nothing is written to
+ * factory.lock here: see pyset_record. */
 int pyset_resolve(const struct recipe *recipe, const struct config *config, const struct python_target *target,
-		  struct plan *plan, struct cache *cache, struct python_wheel **wheels, size_t *count,
-		  struct diag_list *diags, struct error *err);
+		  const struct plan *plan, struct cache *cache, struct pyset *out, struct diag_list *diags,
+		  struct error *err);
+
+/* Records the set's choices in factory.lock: only after its wheels were installed, so a wheel
+ * refused at installation is never pinned. */
+int pyset_record(const struct pyset *set, struct plan *plan, const char *recipe_dir, struct diag_list *diags,
+		 struct error *err);
+void pyset_clear(struct pyset *set);
 
 /* The lock key of a target: "cp311-x86_64-glibc2.36". */
 void pyset_target_key(const struct python_target *target, char *out, size_t size);
