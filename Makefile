@@ -1,57 +1,93 @@
 # factory — build, test and demo entry points.
-#   make          build bin/factory (optimised, warnings are errors)
-#   make test     build with AddressSanitizer + UBSan and run every test
-#   make demo     render every example recipe into out/
-#   make fuzz     run the recipe-parser fuzzer (libFuzzer, clang)
+#   make            build bin/factory (optimised, warnings are errors)
+#   make test       build with AddressSanitizer + UBSan and run every test
+#   make check      the layering rules: util knows no domain, the library never prints
+#   make demo       render every example recipe into out/, then the whole job end to end
+#   make fuzz       run the recipe-parser fuzzer (libFuzzer, clang)
+#
+# Sources live in three layers, as libgit2 splits src/cli, src/libgit2 and src/util:
+#   factory/util/  no domain knowledge (errors, files, hashing, HTTP, YAML, TOML ...)
+#   factory/lib/   the domain: recipe, plan, fetch, image, render, registry ... (never prints)
+#   factory/cli/   main and one cmd_<name>.c per command: parse, call the library, print
+# The binary, the unit tests, the fuzzer and the benchmarks link one libfactory.a.
 
 CC       ?= cc
 PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd libxml-2.0
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+INCLUDES := -Ifactory/util -Ifactory/lib -Ifactory/cli
 # Lazy (=): evaluated after `deps` has installed the packages on a fresh machine.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS   ?= -O2 -g
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# The release and the commit it was built from, for --version (no commit outside a checkout).
+VERSION  := 0.1.0
+COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+VERSION_FLAGS := -DFACTORY_VERSION='"$(VERSION)"' -DFACTORY_COMMIT='"$(COMMIT)"'
 
-LIB_SRCS := $(filter-out factory/main.c factory/cmd_%.c,$(wildcard factory/*.c))
-CMD_SRCS := factory/main.c $(wildcard factory/cmd_*.c)
-HDRS     := $(wildcard factory/*.h)
+UTIL_SRCS := $(wildcard factory/util/*.c)
+DOMAIN_SRCS := $(wildcard factory/lib/*.c)
+LIB_SRCS := $(UTIL_SRCS) $(DOMAIN_SRCS)
+CMD_SRCS := $(wildcard factory/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
 BUILD    := build
-OBJS     := $(patsubst %.c,$(BUILD)/rel/%.o,$(LIB_SRCS) $(CMD_SRCS))
+REL_LIB  := $(BUILD)/rel/libfactory.a
+SAN_LIB  := $(BUILD)/san/libfactory.a
+REL_LIB_OBJS := $(patsubst %.c,$(BUILD)/rel/%.o,$(LIB_SRCS))
+REL_CMD_OBJS := $(patsubst %.c,$(BUILD)/rel/%.o,$(CMD_SRCS))
 SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 SAN_CMD_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRCS))
+SAN_UNIT_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_SRCS))
 
-.PHONY: all test demo fuzz clean deps bench
+.PHONY: all test check demo fuzz clean deps bench
 all: bin/factory
 
 # Installs the Debian packages factory needs (apt-get, only when something is missing).
 deps:
 	@scripts/install-deps.sh
 
-bin/factory: $(OBJS) | deps
-	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $(OBJS) $(PKG_LIBS) -lpthread
-
-$(BUILD)/rel/%.o: %.c $(HDRS) | deps
+# Header dependencies are tracked per object (-MMD -MP): a header change rebuilds only what
+# includes it.
+$(BUILD)/rel/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@echo '  CC      $<'
-	@$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
+	@$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(INCLUDES) -MMD -MP -c -o $@ $<
 
-$(BUILD)/san/%.o: %.c $(HDRS) | deps
+$(BUILD)/san/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	@echo '  CC [san] $<'
-	@$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) -Ifactory -c -o $@ $<
+	@$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) $(INCLUDES) -MMD -MP -c -o $@ $<
 
-$(BUILD)/factory-san: $(SAN_LIB_OBJS) $(SAN_CMD_OBJS) | deps
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread
+# main.c carries the version; it is rebuilt when HEAD moves.
+$(BUILD)/rel/factory/cli/main.o $(BUILD)/san/factory/cli/main.o: CSTD += $(VERSION_FLAGS)
+$(BUILD)/rel/factory/cli/main.o $(BUILD)/san/factory/cli/main.o: $(wildcard .git/HEAD .git/refs/heads/*)
 
-$(BUILD)/unit-san: $(SAN_LIB_OBJS) $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_SRCS)) | deps
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) -lpthread
+$(REL_LIB): $(REL_LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
 
-test: $(BUILD)/factory-san $(BUILD)/unit-san | deps
+$(SAN_LIB): $(SAN_LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+
+bin/factory: $(REL_CMD_OBJS) $(REL_LIB) | deps
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $(REL_CMD_OBJS) $(REL_LIB) $(PKG_LIBS) -lpthread
+
+$(BUILD)/factory-san: $(SAN_CMD_OBJS) $(SAN_LIB) | deps
+	$(CC) $(SAN) -o $@ $(SAN_CMD_OBJS) $(SAN_LIB) $(PKG_LIBS) -lpthread
+
+$(BUILD)/unit-san: $(SAN_UNIT_OBJS) $(SAN_LIB) | deps
+	$(CC) $(SAN) -o $@ $(SAN_UNIT_OBJS) $(SAN_LIB) $(PKG_LIBS) -lpthread
+
+-include $(wildcard $(BUILD)/rel/factory/*/*.d $(BUILD)/san/factory/*/*.d $(BUILD)/san/tests/unit/*.d)
+
+check:
+	@scripts/check-layers.sh
+
+test: check $(BUILD)/factory-san $(BUILD)/unit-san | deps
 	FACTORY=$(abspath $(BUILD)/factory-san) UNIT=$(abspath $(BUILD)/unit-san) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	tests/run.sh $(T)
@@ -62,19 +98,27 @@ demo: bin/factory
 	scripts/demo.sh
 
 FUZZ_SECONDS ?= 60
-$(BUILD)/fuzz-recipe: $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(HDRS) | deps
-	@mkdir -p $(BUILD)
-	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -Ifactory \
-	  -o $@ $(LIB_SRCS) tests/fuzz/fuzz_recipe.c $(PKG_LIBS) -lpthread
+FUZZ_LIB := $(BUILD)/fuzz/libfactory.a
+FUZZ_LIB_OBJS := $(patsubst %.c,$(BUILD)/fuzz/%.o,$(LIB_SRCS))
+$(BUILD)/fuzz/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) $(INCLUDES) \
+	  -MMD -MP -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	@ar rcs $@ $^
+$(BUILD)/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(FUZZ_LIB) | deps
+	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $(INCLUDES) \
+	  -o $@ tests/fuzz/fuzz_recipe.c $(FUZZ_LIB) $(PKG_LIBS) -lpthread
 
 fuzz: $(BUILD)/fuzz-recipe
 	@mkdir -p $(BUILD)/fuzz-corpus
 	$(BUILD)/fuzz-recipe -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
 	  $(BUILD)/fuzz-corpus tests/fuzz/seeds
 
-$(BUILD)/layer-bench: $(OBJS) tests/bench/layer_bench.c | deps
-	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Ifactory -o $@ tests/bench/layer_bench.c \
-	  $(filter-out $(BUILD)/rel/factory/main.o $(BUILD)/rel/factory/cmd_%.o,$(OBJS)) $(PKG_LIBS) -lpthread
+$(BUILD)/layer-bench: tests/bench/layer_bench.c $(REL_LIB) | deps
+	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(INCLUDES) -o $@ tests/bench/layer_bench.c \
+	  $(REL_LIB) $(PKG_LIBS) -lpthread
 
 # Benchmarks against the tools users would use instead (ratios; not part of make test).
 bench: bin/factory $(BUILD)/layer-bench

@@ -73,16 +73,3 @@ void diag_list_sort(struct diag_list *list)
 	if (list->count > 1)
 		qsort(list->items, list->count, sizeof(*list->items), diag_compare);
 }
-
-void diag_list_print(const struct diag_list *list, FILE *out)
-{
-	for (size_t i = 0; i < list->count; i++) {
-		const struct diag *d = &list->items[i];
-		const char *what = d->severity == DIAG_ERROR ? "error" : "warning";
-
-		if (d->line > 0)
-			fprintf(out, "%s:%d:%d: %s: %s\n", d->file, d->line, d->col, what, d->message);
-		else
-			fprintf(out, "%s: %s: %s\n", d->file, what, d->message);
-	}
-}

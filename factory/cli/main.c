@@ -9,6 +9,9 @@
 #ifndef FACTORY_VERSION
 #define FACTORY_VERSION "0.1.0"
 #endif
+#ifndef FACTORY_COMMIT
+#define FACTORY_COMMIT ""
+#endif
 
 /* The one piece of process-wide state: whether the user asked us to stop. */
 static volatile sig_atomic_t interrupted;
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-		printf("factory %s\n", FACTORY_VERSION);
+		printf("factory %s%s%s%s\n", FACTORY_VERSION, FACTORY_COMMIT[0] ? " (commit " : "", FACTORY_COMMIT,
+		       FACTORY_COMMIT[0] ? ")" : "");
 		return EXIT_OK;
 	}
 	for (const struct command *c = commands; c->name; c++) {

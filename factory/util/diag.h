@@ -1,7 +1,8 @@
 /* diag.h - positioned diagnostics collected during validation.
  *
- * Validation reports every problem it finds in one pass; the caller prints the list sorted by
- * position as `file:line:col: error: message`, the format editors and CI annotators parse.
+ * Validation reports every problem it finds in one pass; the command layer prints the list
+ * sorted by position as `file:line:col: error: message`, the format editors and CI annotators
+ * parse.
  */
 #ifndef FACTORY_DIAG_H
 #define FACTORY_DIAG_H
@@ -37,7 +38,6 @@ void diag_add(struct diag_list *list, enum diag_severity severity, const char *f
 /* Orders by file, line, column, then insertion, so output is stable whatever the check order. */
 void diag_list_sort(struct diag_list *list);
 
-void diag_list_print(const struct diag_list *list, FILE *out);
 
 static inline bool diag_list_has_errors(const struct diag_list *list)
 {
