@@ -38,6 +38,43 @@ int error_set_errno(struct error *err, const char *fmt, ...)
 	return -1;
 }
 
+int error_wrap(struct error *err, const char *fmt, ...)
+{
+	char context[512], cause[sizeof(err->message)];
+	size_t n, c;
+	va_list ap;
+
+	if (!err)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(context, sizeof(context), fmt, ap);
+	va_end(ap);
+	memcpy(cause, err->message, sizeof(cause));
+	/* context, ": ", then as much of the cause as fits */
+	n = strlen(context);
+	c = strnlen(cause, sizeof(cause) - 1);
+	if (c > sizeof(err->message) - n - 3)
+		c = sizeof(err->message) - n - 3;
+	memcpy(err->message, context, n);
+	memcpy(err->message + n, ": ", 2);
+	memcpy(err->message + n + 2, cause, c);
+	err->message[n + 2 + c] = '\0';
+	if (err->code == ERROR_NONE)
+		err->code = ERROR_INTERNAL;
+	return -1;
+}
+
+const char *error_code_name(enum error_code code)
+{
+	static const char *const names[] = {
+		[ERROR_NONE] = "none",       [ERROR_IO] = "io",           [ERROR_INVALID] = "invalid",
+		[ERROR_LIMIT] = "limit",     [ERROR_INTERNAL] = "internal", [ERROR_NOT_FOUND] = "not-found",
+		[ERROR_AUTH] = "auth",       [ERROR_CONFLICT] = "conflict", [ERROR_INTERRUPTED] = "interrupted",
+		[ERROR_NETWORK] = "network",
+	};
+	return (size_t)code < sizeof(names) / sizeof(names[0]) && names[code] ? names[code] : "unknown";
+}
+
 void error_clear(struct error *err)
 {
 	if (!err)

@@ -15,6 +15,11 @@ enum error_code {
 	ERROR_INVALID = 2, /* the input is wrong; diagnostics carry the details */
 	ERROR_LIMIT = 3,   /* an input exceeds a safety bound */
 	ERROR_INTERNAL = 4,
+	ERROR_NOT_FOUND = 5,   /* the server or the file system has no such object (HTTP 404/410) */
+	ERROR_AUTH = 6,        /* authentication failed or access was refused (HTTP 401/403) */
+	ERROR_CONFLICT = 7,    /* someone else changed it first (a rejected push, a moved tag) */
+	ERROR_INTERRUPTED = 8, /* the user asked us to stop (SIGINT, SIGTERM) */
+	ERROR_NETWORK = 9,     /* a server could not be reached or kept failing */
 };
 
 struct error {
@@ -29,6 +34,13 @@ int error_set(struct error *err, enum error_code code, const char *fmt, ...)
 
 /* Like error_set with ERROR_IO, appending strerror(errno) to the message. */
 int error_set_errno(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Puts context in front of the cause, keeping its code: "pushing x: <cause>" (as crun's
+ * crun_error_wrap), so the reason a caller can branch on survives. */
+int error_wrap(struct error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A short name of the code ("not found", "authentication"), for --json and messages. */
+const char *error_code_name(enum error_code code);
 
 void error_clear(struct error *err);
 

@@ -1,0 +1,71 @@
+/* build.h - the one pipeline: plan -> fetch -> assemble -> render -> bundle -> push.
+ *
+ * Every command that builds is one call to build_run with the stages it wants; the command
+ * only parses its options and prints the result. Stages run in order and never reach back:
+ * fetch fills the cache from the plan, assembly reads only the cache, render reads the recipe
+ * and the image digest, push reads the bundle.
+ */
+#ifndef FACTORY_BUILD_H
+#define FACTORY_BUILD_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "diag.h"
+#include "error.h"
+#include "fetch.h"
+#include "image.h"
+#include "plan.h"
+#include "push.h"
+#include "recipe.h"
+#include "render.h"
+#include "workspace.h"
+
+enum build_stage {
+	BUILD_FETCH = 1u << 0,    /* resolve and download the recipe's artifacts (factory.lock) */
+	BUILD_ASSEMBLE = 1u << 1, /* the image on its base, into out/<app>/image */
+	BUILD_RENDER = 1u << 2,   /* the manifests, into out/<app>/manifests */
+	BUILD_PUSH = 1u << 3,     /* the image to its registry */
+};
+
+struct build_options {
+	const char *recipe_path;
+	struct workspace_options workspace;
+	const char *output_dir; /* default "out" */
+	unsigned stages;        /* enum build_stage bits */
+	enum plan_mode plan_mode;
+	long long epoch;        /* SOURCE_DATE_EPOCH */
+	int level;              /* gzip level; 0: 6 */
+	const char *image;      /* render only: deploy this reference instead of the recipe's */
+	const volatile sig_atomic_t *interrupted;
+	int parallel;           /* transfers at once; 0: factory.yaml's */
+	/* Progress of downloads (may be NULL), as struct fetch_options has them. */
+	void (*on_progress)(void *ctx, const struct fetch_progress *progress);
+	void (*on_item)(void *ctx, const struct fetch_item *item);
+	void *ctx;
+};
+
+struct build_result {
+	struct workspace workspace;
+	struct recipe *recipe;
+	struct cache *cache;
+	struct plan *plan;           /* BUILD_FETCH: what was fetched, also on failure */
+	struct image_build image;    /* BUILD_ASSEMBLE */
+	struct render_output *rendered;
+	struct push_result pushed;   /* BUILD_PUSH */
+	char *app_dir;               /* <output>/<app> */
+	char *image_dir;             /* <app_dir>/image */
+	char *reference;             /* what the manifests deploy: registry/repository@digest */
+	size_t base_layers_left;     /* base layers never downloaded (pushing a registry base) */
+	bool stopped_at_fetch;       /* the failure was in the fetch stage */
+};
+
+int build_run(struct build_result *result, const struct build_options *options, struct diag_list *diags,
+	      struct error *err);
+void build_result_clear(struct build_result *result);
+
+/* "registry/repository@digest" or "repository@digest" (registry may be NULL). */
+char *build_image_reference(const char *registry, const char *repository, const char *digest_or_tag);
+
+#endif
