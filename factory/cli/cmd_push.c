@@ -84,7 +84,7 @@ int cmd_pull(int argc, char **argv)
 	}
 	diag_list_init(&diags);
 	if (workspace_open(&ws, NULL, &ws_options, &diags, &err) || cache_open(&cache, ws.config->cache_dir, &err) ||
-	    base_resolve(&base, argv[optind], platform, ".", ws.config, cache, false, &err))
+	    base_resolve(&base, argv[optind], platform, ".", ws.config, cache, false, NULL, &err))
 		goto out;
 	status = EXIT_OK;
 	printf("pulled %s: %s (%zu layers) into %s\n", argv[optind], base.image.manifest_digest, base.image.layer_count,

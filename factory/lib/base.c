@@ -314,19 +314,54 @@ out:
 	return rc;
 }
 
+struct cached_ctx {
+	struct cache *cache;
+	bool lazy;
+	size_t seen; /* 0: the config, then the layers */
+};
+
+/* A pinned image is taken from the cache when the cache has all of it (or, for a lazy base,
+ * its manifest and config): no request at all. */
+static int cached_only(void *ctx, const char *digest, struct error *err)
+{
+	struct cached_ctx *cc = ctx;
+	bool layer = cc->seen++ > 0;
+
+	if ((layer && cc->lazy) || cache_verify(cc->cache, digest + 7, NULL))
+		return 0;
+	return error_set(err, ERROR_NOT_FOUND, "%s is not in the cache", digest);
+}
+
 static int resolve_registry(struct base_image *base, const char *reference, const char *platform,
-			    const struct config *config, struct cache *cache, bool lazy, struct error *err)
+			    const struct config *config, struct cache *cache, bool lazy, const char *pinned,
+			    struct error *err)
 {
 	struct registry_ref ref;
 	struct registry *reg = NULL;
-	int rc;
+	int rc = -1;
 
 	if (registry_ref_parse(reference, config ? config->base_registry : "docker.io", &ref, err))
 		return -1;
-	rc = registry_open(&reg, config, ref.registry, err);
-	if (rc == 0)
-		rc = registry_pull(reg, &ref, platform, cache, lazy, &base->image, err);
-	registry_close(reg);
+	if (pinned) {
+		struct cached_ctx cc = {cache, lazy, 0};
+		struct error missing = {0};
+		rc = cache_verify(cache, pinned + 7, NULL)
+			     ? oci_image_load(&base->image, cache, pinned, cached_only, &cc, &missing)
+			     : -1;
+		if (rc) {
+			oci_image_clear(&base->image);
+			memset(&base->image, 0, sizeof(base->image));
+			/* Fetch exactly the locked manifest, whatever the tag points at now. */
+			free(ref.digest);
+			ref.digest = xstrdup(pinned);
+		}
+	}
+	if (rc) {
+		rc = registry_open(&reg, config, ref.registry, err);
+		if (rc == 0)
+			rc = registry_pull(reg, &ref, platform, cache, lazy, &base->image, err);
+		registry_close(reg);
+	}
 	base->lazy = lazy;
 	base->config = config;
 	base->registry = ref.registry;
@@ -337,7 +372,7 @@ static int resolve_registry(struct base_image *base, const char *reference, cons
 }
 
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 const struct config *config, struct cache *cache, bool lazy, struct error *err)
+		 const struct config *config, struct cache *cache, bool lazy, const char *pinned, struct error *err)
 {
 	char *path = NULL, *tag = NULL;
 	int rc;
@@ -358,7 +393,7 @@ int base_resolve(struct base_image *out, const char *reference, const char *plat
 	} else {
 		const char *name = strncmp(reference, "docker://", 9) == 0 ? reference + 9 : reference;
 		out->name = xstrdup(name);
-		rc = resolve_registry(out, name, platform, config, cache, lazy, err);
+		rc = resolve_registry(out, name, platform, config, cache, lazy, pinned, err);
 	}
 	free(path);
 	free(tag);

@@ -31,9 +31,12 @@ struct base_image {
 };
 
 /* `platform` is "os/arch[/variant]"; relative paths start at `dir`. With `lazy`, a registry
- * base's layers are not downloaded (see base_fetch_layer); other sources ignore it. */
+ * base's layers are not downloaded (see base_fetch_layer); other sources ignore it. With
+ * `pinned` ("sha256:..." of the platform's manifest, from factory.lock), a registry base is
+ * that manifest whatever its tag points at now, taken from the cache without any request
+ * when the cache has it; local sources ignore it (the caller compares their digest). */
 int base_resolve(struct base_image *out, const char *reference, const char *platform, const char *dir,
-		 const struct config *config, struct cache *cache, bool lazy, struct error *err);
+		 const struct config *config, struct cache *cache, bool lazy, const char *pinned, struct error *err);
 
 /* Makes sure a layer of the base is in the cache. */
 int base_fetch_layer(const struct base_image *base, const char *digest, struct cache *cache, struct error *err);

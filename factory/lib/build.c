@@ -27,6 +27,7 @@ void build_result_clear(struct build_result *r)
 	free(r->app_dir);
 	render_output_free(r->rendered);
 	image_build_clear(&r->image);
+	inputs_clear(&r->inputs);
 	plan_free(r->plan);
 	cache_close(r->cache);
 	recipe_free(r->recipe);
@@ -43,6 +44,16 @@ static bool stopped(const struct build_options *o, struct error *err)
 	return false;
 }
 
+/* Between stages: stop if asked to, else tell the caller what comes next. */
+static int begin(const struct build_options *o, unsigned stage, struct error *err)
+{
+	if (stopped(o, err))
+		return -1;
+	if (o->on_stage)
+		o->on_stage(o->ctx, stage);
+	return 0;
+}
+
 static int fetch_stage(struct build_result *r, const struct build_options *o, struct diag_list *diags,
 		       struct error *err)
 {
@@ -56,11 +67,19 @@ static int fetch_stage(struct build_result *r, const struct build_options *o, st
 		.ctx = o->ctx,
 	};
 
+	/* Pushing to a registry: base layers may stay where they are and be mounted or sent on. */
+	bool lazy = (o->stages & BUILD_PUSH) && !base_reference_is_local(r->recipe->base_image);
+
 	if (plan_fetch(&r->plan, r->recipe, o->plan_mode, &fetch, diags, err)) {
 		r->stopped_at_fetch = true;
 		return -1;
 	}
-	return 0;
+	if (stopped(o, err))
+		return -1;
+	if (inputs_resolve(&r->inputs, r->recipe, r->workspace.config, r->plan, r->cache, lazy, diags, err))
+		return -1;
+	/* A fetch that installs nothing records now; a build once the image is assembled. */
+	return o->stages & BUILD_ASSEMBLE ? 0 : inputs_record(&r->inputs, r->plan, r->recipe->dir, diags, err);
 }
 
 /* build.json: where the image goes, so that `factory push out/<app>` needs no recipe. */
@@ -90,16 +109,11 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 {
 	const struct recipe *recipe = r->recipe;
 	struct image_options image_options = {.epoch = o->epoch, .level = o->level ? o->level : 6};
-	struct base_image base = {0};
-	/* Pushing to a registry: base layers may stay where they are and be mounted or sent on. */
-	bool lazy = (o->stages & BUILD_PUSH) && !base_reference_is_local(recipe->base_image);
+	bool lazy = r->inputs.base.lazy;
 	int rc = -1;
 
-	if (base_resolve(&base, recipe->base_image, recipe->platform, recipe->dir, r->workspace.config, r->cache, lazy,
-			 err) ||
-	    stopped(o, err) ||
-	    image_assemble(&r->image, recipe, r->workspace.config, r->plan, &base, r->cache, &image_options, diags, err) ||
-	    stopped(o, err) ||
+	if (image_assemble(&r->image, recipe, r->plan, &r->inputs, r->cache, &image_options, diags, err) ||
+	    inputs_record(&r->inputs, r->plan, recipe->dir, diags, err) || stopped(o, err) ||
 	    oci_layout_write_partial(r->image_dir, r->cache, &r->image.manifest, &r->image.image, r->image.tag,
 				     lazy ? &r->base_layers_left : NULL, err))
 		goto out;
@@ -112,13 +126,13 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 	}
 	rc = 0;
 out:
-	base_image_clear(&base);
 	return rc;
 }
 
 int build_run(struct build_result *r, const struct build_options *o, struct diag_list *diags, struct error *err)
 {
 	struct render_options render_options = {.image = o->image};
+	struct registry_push_hooks push_hooks = {.on_blob = o->on_blob, .ctx = o->ctx, .interrupted = o->interrupted};
 
 	memset(r, 0, sizeof(*r));
 	if (o->stages & (BUILD_FETCH | BUILD_ASSEMBLE | BUILD_PUSH)) {
@@ -130,18 +144,19 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 	}
 	r->app_dir = fs_path_join(o->output_dir ? o->output_dir : "out", r->recipe->name);
 	r->image_dir = fs_path_join(r->app_dir, "image");
-	if ((o->stages & BUILD_FETCH) && (fetch_stage(r, o, diags, err) || stopped(o, err)))
+	if ((o->stages & BUILD_FETCH) && (begin(o, BUILD_FETCH, err) || fetch_stage(r, o, diags, err) || stopped(o, err)))
 		return -1;
-	if ((o->stages & BUILD_ASSEMBLE) && assemble_stage(r, o, diags, err))
+	if ((o->stages & BUILD_ASSEMBLE) && (begin(o, BUILD_ASSEMBLE, err) || assemble_stage(r, o, diags, err)))
 		return -1;
 	if (o->stages & BUILD_RENDER) {
 		if (r->reference && !render_options.image)
 			render_options.image = r->reference;
-		if (stopped(o, err) || render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
+		if (begin(o, BUILD_RENDER, err) || render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
 		    bundle_write_manifests(r->rendered, r->app_dir, err))
 			return -1;
 	}
-	if ((o->stages & BUILD_PUSH) && (stopped(o, err) || push_bundle(r->app_dir, r->workspace.config, &r->pushed, err)))
+	if ((o->stages & BUILD_PUSH) &&
+	    (begin(o, BUILD_PUSH, err) || push_bundle(r->app_dir, r->workspace.config, &push_hooks, &r->pushed, err)))
 		return -1;
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "fetch.h"
 #include "image.h"
+#include "inputs.h"
 #include "plan.h"
 #include "push.h"
 #include "recipe.h"
@@ -23,7 +24,7 @@
 #include "workspace.h"
 
 enum build_stage {
-	BUILD_FETCH = 1u << 0,    /* resolve and download the recipe's artifacts (factory.lock) */
+	BUILD_FETCH = 1u << 0,    /* resolve and download every input: JARs, base, Python (factory.lock) */
 	BUILD_ASSEMBLE = 1u << 1, /* the image on its base, into out/<app>/image */
 	BUILD_RENDER = 1u << 2,   /* the manifests, into out/<app>/manifests */
 	BUILD_PUSH = 1u << 3,     /* the image to its registry */
@@ -43,6 +44,10 @@ struct build_options {
 	/* Progress of downloads (may be NULL), as struct fetch_options has them. */
 	void (*on_progress)(void *ctx, const struct fetch_progress *progress);
 	void (*on_item)(void *ctx, const struct fetch_item *item);
+	/* A stage begins (may be NULL): one enum build_stage bit. */
+	void (*on_stage)(void *ctx, unsigned stage);
+	/* BUILD_PUSH: a blob is in the registry (may be NULL), as registry_push_hooks has it. */
+	void (*on_blob)(void *ctx, const struct registry_push_progress *progress);
 	void *ctx;
 };
 
@@ -51,6 +56,7 @@ struct build_result {
 	struct recipe *recipe;
 	struct cache *cache;
 	struct plan *plan;           /* BUILD_FETCH: what was fetched, also on failure */
+	struct image_inputs inputs;  /* BUILD_FETCH: the base, Python runtime and wheels */
 	struct image_build image;    /* BUILD_ASSEMBLE */
 	struct render_output *rendered;
 	struct push_result pushed;   /* BUILD_PUSH */

@@ -8,20 +8,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "basefacts.h"
 #include "digest.h"
 #include "flink.h"
 #include "fsutil.h"
 #include "layer.h"
 #include "maven.h"
 #include "pypi.h"
-#include "pyruntime.h"
-#include "pyset.h"
-#include "unarchive.h"
 #include "util.h"
 #include "wheel.h"
 
 #define LAYER_KEY_VERSION "factory-layer-1"
-#define INDEX_VERSION "factory-index-2"
 #define WHEEL_LAYOUT_VERSION "factory-wheels-1" /* bump when wheel installation changes */
 #define RUNTIME_LAYOUT_VERSION "factory-runtime-1" /* bump when runtime unpacking changes */
 
@@ -32,340 +29,6 @@ void image_build_clear(struct image_build *b)
 	free(b->manifest.media_type);
 	free(b->tag);
 	memset(b, 0, sizeof(*b));
-}
-
-/* ---- what the base contains ------------------------------------------------------------- */
-
-/* The paths of a base layer that matter to the lint (Python interpreters, Flink jars, the C
- * library), remembered per layer digest: a base is scanned once, not at every build. */
-static bool interesting(const char *path)
-{
-	const char *name = fs_basename(path);
-
-	if (strncmp(path, "usr/bin/python3", 15) == 0 || strncmp(path, "usr/local/bin/python3", 21) == 0)
-		return true;
-	if (strcmp(name, "libc.so.6") == 0 || (strncmp(name, "libc-", 5) == 0 && strstr(name, ".so")) ||
-	    strncmp(name, "ld-musl-", 8) == 0)
-		return true;
-	return strncmp(path, "opt/flink/", 10) == 0 && strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".jar") == 0;
-}
-
-static char *layer_index_path(struct cache *cache, const char *digest)
-{
-	return xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
-}
-
-static void listing_add(char **out, size_t *size, size_t *cap, char kind, const char *path, size_t n)
-{
-	if (*size + n + 3 > *cap) {
-		*cap = (*size + n + 3) * 2;
-		*out = realloc(*out, *cap);
-		if (!*out)
-			abort();
-	}
-	(*out)[(*size)++] = kind;
-	memcpy(*out + *size, path, n);
-	(*out)[*size + n] = '\n';
-	*size += n + 1;
-	(*out)[*size] = '\0';
-}
-
-/* "GNU C Library (Debian GLIBC 2.36-9) stable release version 2.36." is in every glibc. */
-static bool glibc_version_in(const char *data, size_t len, char *out, size_t size)
-{
-	static const char marker[] = "release version ";
-	const char *p = memmem(data, len, marker, sizeof(marker) - 1);
-	size_t n;
-
-	if (!p)
-		return false;
-	p += sizeof(marker) - 1;
-	for (n = 0; p + n < data + len && ((p[n] >= '0' && p[n] <= '9') || p[n] == '.'); n++)
-		;
-	if (n == 0 || n >= size)
-		return false;
-	while (n > 0 && p[n - 1] == '.')
-		n--;
-	snprintf(out, size, "%.*s", (int)n, p);
-	return true;
-}
-
-static int read_glibc_version(struct unarchive *u, char *out, size_t size, struct error *err)
-{
-	const void *buf;
-	size_t len;
-	long long offset;
-	char *tail = NULL;
-	size_t tail_len = 0;
-	int r;
-
-	/* The marker may straddle two blocks: search each block with the previous one's end. */
-	while ((r = unarchive_data(u, &buf, &len, &offset, err)) == 1) {
-		char *joined = malloc(tail_len + len + 1);
-		if (!joined)
-			abort();
-		if (tail_len)
-			memcpy(joined, tail, tail_len);
-		if (len)
-			memcpy(joined + tail_len, buf, len);
-		if (glibc_version_in(joined, tail_len + len, out, size)) {
-			free(joined);
-			free(tail);
-			return 0;
-		}
-		{
-			size_t total = tail_len + len;
-			tail_len = total < 64 ? total : 64;
-			free(tail);
-			tail = malloc(tail_len ? tail_len : 1);
-			if (!tail)
-				abort();
-			memcpy(tail, joined + total - tail_len, tail_len);
-		}
-		free(joined);
-	}
-	free(tail);
-	return r < 0 ? -1 : 0;
-}
-
-/* A layer's listing, one line per fact, in layer order:
- *   +path   an interesting file (or link) the layer adds
- *   -path   a whiteout: path (and all below it) is deleted from the layers beneath
- *   =dir    an opaque directory: everything beneath it in lower layers is hidden
- *   !glibc X.Y  the C library's version */
-static int scan_layer(struct cache *cache, const char *digest, char **listing, struct error *err)
-{
-	char *index_path = layer_index_path(cache, digest);
-	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL, *what = xasprintf("base layer %s", digest);
-	struct unarchive u = {0};
-	struct archive_entry *e;
-	size_t size = 0, cap = 0;
-	char *out = NULL;
-	struct error ignored = {0};
-	int rc = -1, r;
-
-	if (fs_read_file(index_path, 64 << 20, listing, &size, &ignored) == 0) {
-		rc = 0;
-		goto done;
-	}
-	if (unarchive_open(&u, blob, UNARCHIVE_TAR, what, err))
-		goto done;
-	out = xstrdup("");
-	while ((r = unarchive_next(&u, &e, err)) == 1) {
-		const char *p = unarchive_path(&u, e), *name;
-		size_t n;
-		while (strncmp(p, "./", 2) == 0)
-			p += 2;
-		n = strlen(p);
-		while (n > 0 && p[n - 1] == '/')
-			n--;
-		name = memrchr(p, '/', n) ? (const char *)memrchr(p, '/', n) + 1 : p;
-		if (strncmp(name, ".wh.", 4) == 0) {
-			size_t dir_len = (size_t)(name - p);
-			if (strcmp(name, ".wh..wh..opq") == 0) {
-				listing_add(&out, &size, &cap, '=', p, dir_len ? dir_len - 1 : 0);
-			} else {
-				char *target = xasprintf("%.*s%.*s", (int)dir_len, p, (int)(n - dir_len - 4), name + 4);
-				listing_add(&out, &size, &cap, '-', target, strlen(target));
-				free(target);
-			}
-			continue;
-		}
-		if (!interesting(p))
-			continue;
-		listing_add(&out, &size, &cap, '+', p, n);
-		if (archive_entry_filetype(e) == AE_IFREG && strcmp(fs_basename(p), "libc.so.6") == 0) {
-			char version[32] = "", *fact;
-			if (read_glibc_version(&u, version, sizeof(version), err))
-				goto done;
-			if (*version) {
-				fact = xasprintf("glibc %s", version);
-				listing_add(&out, &size, &cap, '!', fact, strlen(fact));
-				free(fact);
-			}
-		} else if (strncmp(fs_basename(p), "libc-", 5) == 0) {
-			char version[32] = "", *fact; /* libc-2.31.so: glibc before 2.34 */
-			const char *v = fs_basename(p) + 5;
-			size_t vn = strspn(v, "0123456789.");
-			if (vn > 0 && vn < sizeof(version) && strncmp(v + vn - 1, ".so", 3) == 0) {
-				snprintf(version, sizeof(version), "%.*s", (int)vn - 1, v);
-				fact = xasprintf("glibc %s", version);
-				listing_add(&out, &size, &cap, '!', fact, strlen(fact));
-				free(fact);
-			}
-		}
-	}
-	if (r < 0)
-		goto done;
-	dir = fs_dirname(index_path);
-	if (fs_mkdir_p(dir, err) || fs_write_file_atomic(index_path, out, size, 0644, err))
-		goto done;
-	*listing = out;
-	out = NULL;
-	rc = 0;
-done:
-	unarchive_close(&u);
-	free(out);
-	free(dir);
-	free(what);
-	free(blob);
-	free(index_path);
-	return rc;
-}
-
-struct base_facts {
-	size_t unread;   /* layers left in the registry, not looked at */
-	char python[64]; /* e.g. "usr/bin/python3.11", empty when none */
-	bool flink_python_jar;
-	char glibc[32];  /* "2.36"; empty when unknown */
-	bool musl;
-	char **jars; /* "lib/x.jar", "usrlib/y.jar", "plugins/p/z.jar" */
-	size_t jar_count;
-};
-
-/* The interesting paths of the whole image: each layer's listing applied on top of the
- * layers beneath, honouring whiteouts and opaque directories as a container runtime does. */
-struct path_set {
-	char **paths;
-	size_t count;
-};
-
-static bool path_under(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	if (n == 0)
-		return true;
-	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
-}
-
-static void path_set_remove(struct path_set *s, const char *dir, bool keep_dir_itself)
-{
-	size_t kept = 0;
-	for (size_t i = 0; i < s->count; i++) {
-		if (path_under(s->paths[i], dir) && !(keep_dir_itself && strcmp(s->paths[i], dir) == 0))
-			free(s->paths[i]);
-		else
-			s->paths[kept++] = s->paths[i];
-	}
-	s->count = kept;
-}
-
-static void path_set_add(struct path_set *s, const char *path)
-{
-	for (size_t i = 0; i < s->count; i++)
-		if (strcmp(s->paths[i], path) == 0)
-			return;
-	s->paths = realloc(s->paths, (s->count + 1) * sizeof(*s->paths));
-	if (!s->paths)
-		abort();
-	s->paths[s->count++] = xstrdup(path);
-}
-
-static void path_set_free(struct path_set *s)
-{
-	for (size_t i = 0; i < s->count; i++)
-		free(s->paths[i]);
-	free(s->paths);
-}
-
-/* Applies one layer's listing: its deletions hide what lies beneath, then its files appear. */
-static void apply_listing(struct path_set *s, char *listing, struct base_facts *f)
-{
-	size_t below = s->count;
-	char **added = NULL;
-	size_t added_count = 0;
-
-	for (char *line = listing, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		if (*line == '-' || *line == '=') {
-			/* Only lower layers' entries: this layer's own files are added afterwards. */
-			struct path_set lower = {s->paths, below};
-			path_set_remove(&lower, line + 1, *line == '=');
-			s->count = lower.count;
-			below = lower.count;
-			s->paths = lower.paths;
-		} else if (*line == '+') {
-			added = realloc(added, (added_count + 1) * sizeof(*added));
-			if (!added)
-				abort();
-			added[added_count++] = line + 1;
-		} else if (*line == '!' && strncmp(line + 1, "glibc ", 6) == 0) {
-			snprintf(f->glibc, sizeof(f->glibc), "%s", line + 7);
-		}
-	}
-	for (size_t i = 0; i < added_count; i++)
-		path_set_add(s, added[i]);
-	free(added);
-}
-
-static void add_jar(struct base_facts *f, const char *rel)
-{
-	f->jars = realloc(f->jars, (f->jar_count + 1) * sizeof(*f->jars));
-	if (!f->jars)
-		abort();
-	f->jars[f->jar_count++] = xstrdup(rel);
-}
-
-static int read_base_facts(const struct base_image *base, const struct recipe *r, struct cache *cache,
-			   struct base_facts *f, struct error *err)
-{
-	char jar[128];
-	struct path_set image = {0};
-
-	snprintf(jar, sizeof(jar), "opt/flink/opt/flink-python-%d.%d.%d.jar", r->flink_major, r->flink_minor,
-		 r->flink_patch);
-	for (size_t i = 0; i < base->image.layer_count; i++) {
-		const char *digest = base->image.layers[i].digest;
-		char *listing = NULL, *index = layer_index_path(cache, digest);
-		char *blob = cache_blob_path(cache, digest + 7);
-		/* Existence is enough here: scan_layer reads (and base_fetch_layer verifies) it. */
-		bool known = access(index, F_OK) == 0 || access(blob, F_OK) == 0;
-		free(blob);
-		free(index);
-		if (!known) {
-			/* A lazy base's layer: a PyFlink job must know the base's Python, a Java job
-			 * can go without the duplicate-JAR check rather than download the base. */
-			if (base->lazy && !r->has_python) {
-				f->unread++;
-				continue;
-			}
-			if (base_fetch_layer(base, digest, cache, err)) {
-				path_set_free(&image);
-				return -1;
-			}
-		}
-		if (scan_layer(cache, digest, &listing, err)) {
-			path_set_free(&image);
-			return -1;
-		}
-		apply_listing(&image, listing, f);
-		free(listing);
-	}
-	for (size_t i = 0; i < image.count; i++) {
-		const char *line = image.paths[i], *name = fs_basename(line);
-		if ((strncmp(line, "usr/bin/", 8) == 0 || strncmp(line, "usr/local/bin/", 14) == 0) &&
-		    strncmp(name, "python3.", 8) == 0 && name[8] >= '0' && name[8] <= '9' &&
-		    strspn(name + 8, "0123456789") == strlen(name + 8))
-			snprintf(f->python, sizeof(f->python), "%s", line);
-		if (strcmp(line, jar) == 0 || (strncmp(line, "opt/flink/opt/flink-python", 26) == 0 && r->flink_patch < 0))
-			f->flink_python_jar = true;
-		if (strncmp(line, "opt/flink/lib/", 14) == 0 || strncmp(line, "opt/flink/usrlib/", 17) == 0 ||
-		    strncmp(line, "opt/flink/plugins/", 18) == 0)
-			add_jar(f, line + 10);
-		if (strncmp(name, "ld-musl-", 8) == 0)
-			f->musl = true;
-	}
-	path_set_free(&image);
-	return 0;
-}
-
-static void free_base_facts(struct base_facts *f)
-{
-	for (size_t i = 0; i < f->jar_count; i++)
-		free(f->jars[i]);
-	free(f->jars);
 }
 
 /* ---- factory's layers ------------------------------------------------------------------- */
@@ -573,7 +236,6 @@ static int build_layer(struct image_build *b, struct layer_plan *lp, const struc
 
 struct python_layer {
 	struct diag_list *diags;
-	const struct recipe *recipe;
 	const struct python_target *target;
 	struct python_wheel *wheels;
 	size_t count;
@@ -639,54 +301,35 @@ static void python_key(const struct python_layer *pl, const struct layer_options
 	digest_hex(md, len, key);
 }
 
-/* What the base's C library allows (manylinux_2_N needs glibc 2.N). */
-static void target_set_libc(struct python_target *t, const struct base_facts *f)
-{
-	if (f->glibc[0] && sscanf(f->glibc, "%d.%d", &t->glibc_major, &t->glibc_minor) != 2)
-		t->glibc_major = t->glibc_minor = 0;
-	t->musl = f->musl;
-}
-
 static int compare_wheels(const void *a, const void *b)
 {
 	return strcmp(((const struct python_wheel *)a)->filename, ((const struct python_wheel *)b)->filename);
 }
 
-static int build_python_layer(struct image_build *b, const struct recipe *r, const struct config *config,
-			      struct plan *plan, const struct base_facts *facts, const struct pyruntime *runtime,
-			      struct cache *cache, const struct layer_options *o, struct diag_list *diags,
-			      struct error *err)
+static int build_python_layer(struct image_build *b, const struct image_inputs *in, struct cache *cache,
+			      const struct layer_options *o, struct diag_list *diags, struct error *err)
 {
-	struct python_target target;
-	struct python_layer pl = {.recipe = r, .target = &target, .cache = cache};
-	struct pyset set = {0};
+	struct python_layer pl = {.target = &in->target, .cache = cache, .diags = diags};
 	struct layer_plan lp = {.name = "python"};
 	char key[65];
 	int rc = -1;
 
-	if (!r->requirement_count && !r->requirements_file)
+	if (!in->python.count)
 		return 0;
-	if (runtime)
-		pyruntime_target(runtime, r->platform, &target);
-	else if (python_target_init(&target, facts->python, r->platform, err))
-		return -1;
-	target_set_libc(&target, facts);
-	if (pyset_resolve(r, config, &target, plan, cache, &set, diags, err))
-		goto out;
-	pl.wheels = set.wheels;
-	pl.count = set.count;
-	pl.diags = diags;
+	/* Sorted for the key and the layer; the set keeps its own order. */
+	pl.wheels = calloc(in->python.count, sizeof(*pl.wheels));
+	if (!pl.wheels)
+		abort();
+	memcpy(pl.wheels, in->python.wheels, in->python.count * sizeof(*pl.wheels));
+	pl.count = in->python.count;
 	qsort(pl.wheels, pl.count, sizeof(*pl.wheels), compare_wheels);
 	python_key(&pl, o, key);
 	rc = build_layer(b, &lp, o, cache, key, python_fill, &pl, err);
-	if (rc == 0)
-		rc = pyset_record(&set, plan, r->dir, diags, err);
 	if (rc == 0) {
-		b->wheels = set.wheels;
-		b->wheel_count = set.count;
-		set.wheels = NULL;
+		b->wheels = pl.wheels;
+		b->wheel_count = pl.count;
+		pl.wheels = NULL;
 	}
-out:
 	if (pl.staging) {
 		struct error ignored = {0};
 		fs_remove_tree(pl.staging, &ignored);
@@ -695,7 +338,7 @@ out:
 	for (size_t i = 0; pl.installs && i < pl.count; i++)
 		wheel_install_clear(&pl.installs[i]);
 	free(pl.installs);
-	pyset_clear(&set);
+	free(pl.wheels);
 	layer_plan_free(&lp);
 	return rc;
 }
@@ -747,26 +390,6 @@ static int build_runtime_layer(struct image_build *b, const struct pyruntime *rt
 	}
 	pyruntime_files_clear(&rl.files);
 	layer_plan_free(&lp);
-	return rc;
-}
-
-/* factory.lock records the runtime with the Python version read from it. */
-static int record_runtime(const struct recipe *r, const struct pyruntime *rt, struct plan *plan,
-			  struct diag_list *diags, struct error *err)
-{
-	struct lock_entry e = {0};
-	char version[32];
-	int rc;
-
-	e.coordinate = xasprintf("python-runtime:%s", rt->sha256);
-	e.repository = (char *)(r->python_runtime.url ? r->python_runtime.url : r->python_runtime.file);
-	e.url = (char *)r->python_runtime.url;
-	e.filename = (char *)fs_basename(r->python_runtime.url ? r->python_runtime.url : r->python_runtime.file);
-	snprintf(version, sizeof(version), "%s", rt->version);
-	e.version = version;
-	memcpy(e.sha256, rt->sha256, sizeof(e.sha256));
-	rc = plan_lock_record(plan, r->dir, &e, 1, diags, err);
-	free(e.coordinate);
 	return rc;
 }
 
@@ -966,14 +589,12 @@ static void lint(const struct recipe *r, const struct base_facts *f, const struc
 		}
 }
 
-int image_assemble(struct image_build *b, const struct recipe *r, const struct config *config, struct plan *plan,
-		   const struct base_image *base, struct cache *cache, const struct image_options *options,
+int image_assemble(struct image_build *b, const struct recipe *r, const struct plan *plan,
+		   const struct image_inputs *in, struct cache *cache, const struct image_options *options,
 		   struct diag_list *diags, struct error *err)
 {
 	struct layer_plan plans[3] = {{.name = "connectors"}, {.name = "jars"}, {.name = "files"}};
-	struct base_facts facts = {0};
-	struct pyruntime runtime = {0};
-	bool has_runtime = r->python_runtime.sha256 != NULL;
+	const struct base_image *base = &in->base;
 	struct layer_options lo = {(unsigned)r->image_uid, (unsigned)r->image_gid, options->epoch, options->level, 0,
 				   r->image_zstd};
 	char created[32];
@@ -982,18 +603,16 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 	memset(b, 0, sizeof(*b));
 	b->tag = xstrdup(r->image_tags.count ? r->image_tags.items[0] : "latest");
 	iso8601(options->epoch, created, sizeof(created));
-	if (read_base_facts(base, r, cache, &facts, err) || plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) ||
-	    plan_files(&plans[2], r, err) ||
-	    (has_runtime && pyruntime_fetch(&r->python_runtime, r->dir, cache, &runtime, err)))
+	if (plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) || plan_files(&plans[2], r, err))
 		goto out;
-	lint(r, &facts, plans, 3, diags);
+	lint(r, &in->facts, plans, 3, diags);
 	if (diag_list_has_errors(diags)) {
 		error_set(err, ERROR_INVALID, "the image cannot be built on %s", r->base_image);
 		goto out;
 	}
 	prepare_config(b, base, r, created);
-	if (has_runtime)
-		prepend_path(json_object_get(b->image.config_json, "config"), runtime.path);
+	if (in->has_runtime)
+		prepend_path(json_object_get(b->image.config_json, "config"), in->runtime.path);
 	b->image.layers = calloc(base->image.layer_count + 6, sizeof(*b->image.layers));
 	if (!b->image.layers)
 		abort();
@@ -1005,23 +624,20 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct c
 	}
 	b->base_layers = b->image.layer_count;
 	/* From the most to the least stable, so that apps share their lower layers. */
-	if ((has_runtime && build_runtime_layer(b, &runtime, cache, &lo, err)) ||
+	if ((in->has_runtime && build_runtime_layer(b, &in->runtime, cache, &lo, err)) ||
 	    build_layer(b, &plans[0], &lo, cache, NULL, NULL, NULL, err) ||
 	    build_layer(b, &plans[1], &lo, cache, NULL, NULL, NULL, err) ||
-	    build_python_layer(b, r, config, plan, &facts, has_runtime ? &runtime : NULL, cache, &lo, diags, err) ||
+	    build_python_layer(b, in, cache, &lo, diags, err) ||
 	    build_layer(b, &plans[2], &lo, cache, NULL, NULL, NULL, err))
 		goto out;
-	if (has_runtime) {
+	if (in->has_runtime) {
 		b->has_runtime = true;
-		memcpy(b->runtime_sha256, runtime.sha256, sizeof(b->runtime_sha256));
-		memcpy(b->runtime_version, runtime.version, sizeof(b->runtime_version));
-		if (record_runtime(r, &runtime, plan, diags, err))
-			goto out;
+		memcpy(b->runtime_sha256, in->runtime.sha256, sizeof(b->runtime_sha256));
+		memcpy(b->runtime_version, in->runtime.version, sizeof(b->runtime_version));
 	}
 	rc = finish(b, base, r, created, cache, err);
 out:
 	for (size_t i = 0; i < 3; i++)
 		layer_plan_free(&plans[i]);
-	free_base_facts(&facts);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "diag.h"
 #include "oci.h"
+#include "inputs.h"
 #include "plan.h"
 #include "pypi.h"
 #include "recipe.h"
@@ -47,10 +48,12 @@ struct image_build {
 json_t *image_build_inputs(const struct image_build *build);
 
 /* Checks the base against the recipe (Flink-aware lint) and assembles the image into the
- * cache. `plan` holds the fetched artifacts. Problems go to `diags`. */
-int image_assemble(struct image_build *out, const struct recipe *recipe, const struct config *config,
-		   struct plan *plan, const struct base_image *base, struct cache *cache,
-		   const struct image_options *options, struct diag_list *diags, struct error *err);
+ * cache from what is there already: `plan` holds the fetched JARs, `inputs` the base, the
+ * Python runtime and wheels (inputs_resolve). Makes no network request. Problems go to
+ * `diags`. */
+int image_assemble(struct image_build *out, const struct recipe *recipe, const struct plan *plan,
+		   const struct image_inputs *inputs, struct cache *cache, const struct image_options *options,
+		   struct diag_list *diags, struct error *err);
 void image_build_clear(struct image_build *build);
 
 #endif
