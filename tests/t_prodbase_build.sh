@@ -270,6 +270,17 @@ PY' _ "$tmp/rt-out/word-count/image"
 t_check "runtime: the TaskManagers and the client are told to use it" sh -c \
     'grep -q "python.executable: /opt/python/bin/python3" "$1"/flinkdeployment.yaml && grep -q -- "- /opt/python/bin/python3" "$1"/flinkdeployment.yaml' _ \
     "$tmp/rt-out/word-count/manifests"
-t_check "runtime: recorded in factory.lock and build.json" sh -c \
-    'grep -q "python-runtime:$2" "$1/factory.lock" && grep -q "\"version\":\"3.11" "$3/build.json"' _ "$tmp/rt" "$RUNTIME_SHA" \
-    "$tmp/rt-out/word-count"
+t_check "runtime and base: recorded in factory.lock (format 2), runtime in build.json" "$PYTHON" - \
+    "$tmp/rt/factory.lock" "$RUNTIME_SHA" "$tmp/rt-out/word-count/build.json" "${BASES[nopython]}" <<'PY'
+import json, sys, yaml
+lock, sha, build, base = sys.argv[1:]
+doc = yaml.safe_load(open(lock))
+assert doc["version"] == 2, doc
+rt = doc["python"]["runtimes"]
+assert [r["sha256"] for r in rt] == [sha] and rt[0]["version"].startswith("3.11"), rt
+assert rt[0]["source"] == "python-runtime.tar.gz", rt
+b = doc["base"]
+assert len(b) == 1 and b[0]["reference"] == base and b[0]["platform"] == "linux/amd64", b
+assert b[0]["manifest"].startswith("sha256:") and len(b[0]["manifest"]) == 71, b
+assert json.load(open(build))["inputs"]["python"]["runtime"]["sha256"] == sha
+PY

@@ -179,7 +179,8 @@ for r in rows:
     if r["role"] == "set" and letter in r["picks"]:
         assert r["name"] not in want, r
         want["pypi:%s==%s;%s" % (r["name"], r["version"], target)] = r
-got = {e["coordinate"]: e for e in doc["artifacts"] if e["coordinate"].startswith("pypi:")}
+assert doc["version"] == 2, doc.get("version")
+got = {"pypi:%s;%s" % (e["requirement"], e["target"]): e for e in doc.get("python", {}).get("wheels", [])}
 assert set(got) == set(want), sorted(set(got) ^ set(want))
 for k, r in want.items():
     e, fn = got[k], r["file"].split("/")[-1]
@@ -549,7 +550,8 @@ yanked=grpcio-1.62.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl
 expect "yanked: a pinned yanked release builds" build "$Y" "$tmp/out-yanked" "$tmp/cache"
 t_check "yanked: warning at requirements.txt:$line, grpcio locked and installed" bash -c '
     grep -qF "$1/requirements.txt:$2:1: warning: grpcio==1.62.1: $3 is yanked; installed because the set pins exactly it" "$4" &&
-    grep -qF "coordinate: pypi:grpcio==1.62.1;$5" "$1/factory.lock" && grep -qF "filename: $3" "$1/factory.lock"' \
+    grep -qF "requirement: grpcio==1.62.1" "$1/factory.lock" && grep -qF "target: $5" "$1/factory.lock" &&
+    grep -qF "filename: $3" "$1/factory.lock"' \
     _ "$Y" "$line" "$yanked" "$tmp/log" "$AMD64"
 
 # --frozen where the lock has the entry but the file now pins other hashes: said as such.

@@ -16,15 +16,46 @@
 #define LOCK_API_VERSION "factory.dev/v1alpha1"
 #define LOCK_MAX_SIZE (4 * 1024 * 1024)
 
+/* Format 2 (version: 2) adds the base and python sections; a file without `version` is
+ * format 1 (artifacts only) and is read as it is. */
+#define LOCK_FORMAT 2
+
+static const struct schema size_schema = {.type = SCHEMA_INT, .min = 0, .max = 9223372036854775807LL};
 static const struct schema_field entry_fields[] = {
 	{"coordinate", &schema_string, SCHEMA_REQUIRED},
 	{"repository", &schema_string, SCHEMA_REQUIRED},
-	{"size", &(const struct schema){.type = SCHEMA_INT, .min = 0, .max = 9223372036854775807LL}, SCHEMA_REQUIRED},
+	{"size", &size_schema, SCHEMA_REQUIRED},
 	{"sha256", &schema_string, SCHEMA_REQUIRED},
 	{"sha1", &schema_string, 0},
+	{NULL, NULL, 0},
+};
+static const struct schema_field base_fields[] = {
+	{"reference", &schema_string, SCHEMA_REQUIRED},
+	{"platform", &schema_string, SCHEMA_REQUIRED},
+	{"manifest", &schema_string, SCHEMA_REQUIRED},
+	{NULL, NULL, 0},
+};
+static const struct schema_field runtime_fields[] = {
+	{"source", &schema_string, SCHEMA_REQUIRED},
+	{"version", &schema_string, SCHEMA_REQUIRED},
+	{"sha256", &schema_string, SCHEMA_REQUIRED},
+	{NULL, NULL, 0},
+};
+static const struct schema_field wheel_fields[] = {
+	{"requirement", &schema_string, SCHEMA_REQUIRED},
+	{"target", &schema_string, SCHEMA_REQUIRED},
+	{"filename", &schema_string, SCHEMA_REQUIRED},
 	{"url", &schema_string, 0},
-	{"filename", &schema_string, 0},
-	{"version", &schema_string, 0},
+	{"repository", &schema_string, SCHEMA_REQUIRED},
+	{"size", &size_schema, 0},
+	{"sha256", &schema_string, SCHEMA_REQUIRED},
+	{NULL, NULL, 0},
+};
+#define LIST_OF(list) (&(const struct schema){.type = SCHEMA_LIST, \
+	.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = (list)}})
+static const struct schema_field python_fields[] = {
+	{"runtimes", LIST_OF(runtime_fields), 0},
+	{"wheels", LIST_OF(wheel_fields), 0},
 	{NULL, NULL, 0},
 };
 static const struct schema_field lock_fields[] = {
@@ -32,11 +63,75 @@ static const struct schema_field lock_fields[] = {
 		.choices = (const char *const[]){LOCK_API_VERSION, NULL}}, SCHEMA_REQUIRED},
 	{"kind", &(const struct schema){.type = SCHEMA_STRING, .choices = (const char *const[]){"Lock", NULL}},
 	 SCHEMA_REQUIRED},
-	{"artifacts", &(const struct schema){.type = SCHEMA_LIST,
-		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = entry_fields}}, 0},
+	{"version", &(const struct schema){.type = SCHEMA_INT, .min = 1, .max = LOCK_FORMAT}, 0},
+	{"artifacts", LIST_OF(entry_fields), 0},
+	{"base", LIST_OF(base_fields), 0},
+	{"python", &(const struct schema){.type = SCHEMA_OBJECT, .fields = python_fields}, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema lock_schema = {.type = SCHEMA_OBJECT, .fields = lock_fields};
+
+static const char *text_of(const struct ynode *map, const char *key)
+{
+	const struct ynode *n = ynode_get(map, key);
+	return n ? n->value : NULL;
+}
+
+/* Checks a "sha256:<hex>" or "<hex>" value; fills hex. */
+static bool read_sha256(const char *value, char hex[65])
+{
+	if (value && strncmp(value, "sha256:", 7) == 0)
+		value += 7;
+	if (!value || strlen(value) != 64 || !digest_is_hex(value, 64))
+		return false;
+	memcpy(hex, value, 65);
+	return true;
+}
+
+/* The base and python sections, into entries keyed as lockfile.h says. */
+static int read_sections(struct lockfile *lock, const struct ynode *root, const char *path, struct diag_list *diags,
+			 struct error *err)
+{
+	const struct ynode *base = ynode_get(root, "base"), *python = ynode_get(root, "python");
+	const struct ynode *runtimes = ynode_get(python, "runtimes"), *wheels = ynode_get(python, "wheels");
+	const struct ynode *const lists[] = {base, runtimes, wheels};
+	static const char *const names[] = {"base", "python.runtimes", "python.wheels"};
+
+	for (size_t l = 0; l < 3; l++)
+		for (size_t i = 0; lists[l] && i < lists[l]->count; i++) {
+			const struct ynode *e = lists[l]->values[i];
+			struct lock_entry entry = {0};
+			long long size = 0;
+			const char *digest = text_of(e, l == 0 ? "manifest" : "sha256");
+
+			if (!read_sha256(digest, entry.sha256)) {
+				diag_add(diags, DIAG_ERROR, path, e->line, e->col, "%s[%zu]: malformed digest", names[l], i);
+				return error_set(err, ERROR_INVALID, "%s is damaged", path);
+			}
+			if (l == 0) {
+				entry.coordinate = xasprintf("base:%s;%s", text_of(e, "reference"), text_of(e, "platform"));
+				entry.repository = (char *)text_of(e, "reference");
+			} else if (l == 1) {
+				entry.coordinate = xasprintf("python-runtime:%s", entry.sha256);
+				entry.repository = (char *)text_of(e, "source");
+				entry.version = (char *)text_of(e, "version");
+				entry.filename = (char *)fs_basename(text_of(e, "source"));
+				if (strncmp(entry.repository, "http://", 7) == 0 || strncmp(entry.repository, "https://", 8) == 0)
+					entry.url = entry.repository;
+			} else {
+				entry.coordinate = xasprintf("pypi:%s;%s", text_of(e, "requirement"), text_of(e, "target"));
+				entry.repository = (char *)text_of(e, "repository");
+				entry.filename = (char *)text_of(e, "filename");
+				entry.url = (char *)text_of(e, "url");
+				if (ynode_get(e, "size"))
+					yscalar_int(ynode_get(e, "size"), &size);
+				entry.size = size;
+			}
+			lockfile_put(lock, &entry);
+			free(entry.coordinate);
+		}
+	return 0;
+}
 
 int lockfile_read(struct lockfile **out, const char *path, struct diag_list *diags, struct error *err)
 {
@@ -75,14 +170,13 @@ int lockfile_read(struct lockfile **out, const char *path, struct diag_list *dia
 		entry.coordinate = ynode_get(e, "coordinate")->value;
 		entry.repository = ynode_get(e, "repository")->value;
 		entry.size = size;
-		entry.url = ynode_get(e, "url") ? ynode_get(e, "url")->value : NULL;
-		entry.filename = ynode_get(e, "filename") ? ynode_get(e, "filename")->value : NULL;
-		entry.version = ynode_get(e, "version") ? ynode_get(e, "version")->value : NULL;
 		memcpy(entry.sha256, sha256->value, 65);
 		if (sha1)
 			memcpy(entry.sha1, sha1->value, 41);
 		lockfile_put(lock, &entry);
 	}
+	if (read_sections(lock, doc->root, path, diags, err))
+		goto out;
 	rc = 0;
 out:
 	ydoc_free(doc);
@@ -157,39 +251,95 @@ static int compare_entries(const void *a, const void *b)
 	return strcmp(((const struct lock_entry *)a)->coordinate, ((const struct lock_entry *)b)->coordinate);
 }
 
+/* "base:<reference>;<platform>" -> reference and platform (the platform has no ';'). */
+static void split_key(const char *key, size_t prefix, char **first, char **second)
+{
+	const char *semi = strrchr(key + prefix, ';');
+
+	*first = semi ? xasprintf("%.*s", (int)(semi - key - prefix), key + prefix) : xstrdup(key + prefix);
+	*second = xstrdup(semi ? semi + 1 : "");
+}
+
+static json_t *format_entry(const struct lock_entry *e)
+{
+	char *first, *second;
+	json_t *o = json_object();
+
+	if (strncmp(e->coordinate, "base:", 5) == 0) {
+		split_key(e->coordinate, 5, &first, &second);
+		json_object_set_new(o, "reference", json_string(first));
+		json_object_set_new(o, "platform", json_string(second));
+		json_object_set_new(o, "manifest", json_sprintf("sha256:%s", e->sha256));
+	} else if (strncmp(e->coordinate, "python-runtime:", 15) == 0) {
+		first = second = NULL;
+		json_object_set_new(o, "source", json_string(e->repository));
+		json_object_set_new(o, "version", json_string(e->version ? e->version : ""));
+		json_object_set_new(o, "sha256", json_string(e->sha256));
+	} else if (strncmp(e->coordinate, "pypi:", 5) == 0) {
+		split_key(e->coordinate, 5, &first, &second);
+		json_object_set_new(o, "requirement", json_string(first));
+		json_object_set_new(o, "target", json_string(second));
+		json_object_set_new(o, "filename", json_string(e->filename ? e->filename : ""));
+		if (e->url)
+			json_object_set_new(o, "url", json_string(e->url));
+		json_object_set_new(o, "repository", json_string(e->repository));
+		json_object_set_new(o, "size", json_integer(e->size));
+		json_object_set_new(o, "sha256", json_string(e->sha256));
+	} else {
+		first = second = NULL;
+		json_object_set_new(o, "coordinate", json_string(e->coordinate));
+		json_object_set_new(o, "repository", json_string(e->repository));
+		json_object_set_new(o, "size", json_integer(e->size));
+		json_object_set_new(o, "sha256", json_string(e->sha256));
+		if (e->sha1[0])
+			json_object_set_new(o, "sha1", json_string(e->sha1));
+	}
+	free(first);
+	free(second);
+	return o;
+}
+
 int lockfile_format(const struct lockfile *lock, char **text, size_t *size, struct error *err)
 {
-	static const char header[] = "# factory.lock: written by 'factory fetch' and 'factory lock'; commit it.\n";
+	static const char header[] = "# factory.lock: written by 'factory fetch', 'factory build' and 'factory lock'; "
+				     "commit it.\n";
 	struct lock_entry *sorted = calloc(lock->count + 1, sizeof(*sorted));
-	json_t *doc = json_object(), *list = json_array();
+	json_t *doc = json_object(), *artifacts = json_array(), *base = json_array(), *runtimes = json_array();
+	json_t *wheels = json_array();
 	char *body = NULL;
 	size_t body_size = 0;
 	int rc;
 
-	if (!sorted || !doc || !list)
+	if (!sorted || !doc || !artifacts || !base || !runtimes || !wheels)
 		abort();
 	if (lock->count)
 		memcpy(sorted, lock->entries, lock->count * sizeof(*sorted));
 	qsort(sorted, lock->count, sizeof(*sorted), compare_entries);
 	json_object_set_new(doc, "apiVersion", json_string(LOCK_API_VERSION));
 	json_object_set_new(doc, "kind", json_string("Lock"));
+	json_object_set_new(doc, "version", json_integer(LOCK_FORMAT));
 	for (size_t i = 0; i < lock->count; i++) {
-		json_t *e = json_object();
-		json_object_set_new(e, "coordinate", json_string(sorted[i].coordinate));
-		json_object_set_new(e, "repository", json_string(sorted[i].repository));
-		json_object_set_new(e, "size", json_integer(sorted[i].size));
-		json_object_set_new(e, "sha256", json_string(sorted[i].sha256));
-		if (sorted[i].sha1[0])
-			json_object_set_new(e, "sha1", json_string(sorted[i].sha1));
-		if (sorted[i].url)
-			json_object_set_new(e, "url", json_string(sorted[i].url));
-		if (sorted[i].filename)
-			json_object_set_new(e, "filename", json_string(sorted[i].filename));
-		if (sorted[i].version)
-			json_object_set_new(e, "version", json_string(sorted[i].version));
-		json_array_append_new(list, e);
+		const char *c = sorted[i].coordinate;
+		json_t *list = strncmp(c, "base:", 5) == 0		 ? base
+			       : strncmp(c, "python-runtime:", 15) == 0 ? runtimes
+			       : strncmp(c, "pypi:", 5) == 0		 ? wheels
+									 : artifacts;
+		json_array_append_new(list, format_entry(&sorted[i]));
 	}
-	json_object_set_new(doc, "artifacts", list);
+	json_object_set_new(doc, "artifacts", artifacts);
+	if (json_array_size(base))
+		json_object_set_new(doc, "base", base);
+	else
+		json_decref(base);
+	if (json_array_size(runtimes) || json_array_size(wheels)) {
+		json_t *python = json_object();
+		json_object_set_new(python, "runtimes", runtimes);
+		json_object_set_new(python, "wheels", wheels);
+		json_object_set_new(doc, "python", python);
+	} else {
+		json_decref(runtimes);
+		json_decref(wheels);
+	}
 	free(sorted);
 	rc = yamlout_emit(doc, &body, &body_size, err);
 	json_decref(doc);
