@@ -7,7 +7,8 @@
 #
 # Sources live in three layers, as libgit2 splits src/cli, src/libgit2 and src/util:
 #   factory/util/  no domain knowledge (errors, files, hashing, HTTP, YAML, TOML ...)
-#   factory/lib/   the domain: recipe, plan, fetch, image, render, registry ... (never prints)
+#   factory/lib/   the domain: recipe, plan, fetch, image, render, registry ... (never prints);
+#                  factory/lib/render/ holds the shared Kubernetes builders and one file per target
 #   factory/cli/   main and one cmd_<name>.c per command: parse, call the library, print
 # The binary, the unit tests, the fuzzer and the benchmarks link one libfactory.a.
 
@@ -15,7 +16,7 @@ CC       ?= cc
 PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd libxml-2.0
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-INCLUDES := -Ifactory/util -Ifactory/lib -Ifactory/cli
+INCLUDES := -Ifactory/util -Ifactory/lib -Ifactory/lib/render -Ifactory/cli
 # Lazy (=): evaluated after `deps` has installed the packages on a fresh machine.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
@@ -27,7 +28,7 @@ COMMIT   := $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 VERSION_FLAGS := -DFACTORY_VERSION='"$(VERSION)"' -DFACTORY_COMMIT='"$(COMMIT)"'
 
 UTIL_SRCS := $(wildcard factory/util/*.c)
-DOMAIN_SRCS := $(wildcard factory/lib/*.c)
+DOMAIN_SRCS := $(wildcard factory/lib/*.c factory/lib/render/*.c)
 LIB_SRCS := $(UTIL_SRCS) $(DOMAIN_SRCS)
 CMD_SRCS := $(wildcard factory/cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -82,7 +83,8 @@ $(BUILD)/factory-san: $(SAN_CMD_OBJS) $(SAN_LIB) | deps
 $(BUILD)/unit-san: $(SAN_UNIT_OBJS) $(SAN_LIB) | deps
 	$(CC) $(SAN) -o $@ $(SAN_UNIT_OBJS) $(SAN_LIB) $(PKG_LIBS) -lpthread
 
--include $(wildcard $(BUILD)/rel/factory/*/*.d $(BUILD)/san/factory/*/*.d $(BUILD)/san/tests/unit/*.d)
+-include $(wildcard $(BUILD)/rel/factory/*/*.d $(BUILD)/rel/factory/lib/render/*.d $(BUILD)/san/factory/*/*.d \
+  $(BUILD)/san/factory/lib/render/*.d $(BUILD)/san/tests/unit/*.d)
 
 check:
 	@scripts/check-layers.sh

@@ -5,11 +5,14 @@
 set -euo pipefail
 . "${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}/lib.sh"
 . "$TESTS_DIR/maven.sh"
+. "$TESTS_DIR/image.sh"
 t_need_factory
 
 tmp=$(t_tmpdir)
 maven_build_repo "$tmp/repo" 20
 maven_serve "$tmp/repo"
+# fetch resolves every input, the base too: a local one, so that no registry is needed.
+image_build_base "$tmp/base" nopython
 
 mkdir -p "$tmp/app"
 cat > "$tmp/factory.yaml" <<YAML
@@ -26,11 +29,12 @@ maven:
 cache: {dir: $tmp/cache}
 YAML
 {
-    cat <<'YAML'
+    cat <<YAML
 apiVersion: factory.dev/v1alpha1
 kind: Recipe
 metadata: {name: fetch-all}
-flink: {version: "1.19"}
+flink: {version: "1.19", image: "oci:$tmp/base:1.19.2"}
+image: {repository: team/fetch-all}
 java: {jarURI: "local:///opt/flink/usrlib/app.jar"}
 jobManager: {memory: 1g}
 taskManager: {memory: 1g}

@@ -89,6 +89,22 @@ PY
 t_check "tag moved: no request to the registry at all" test "$(registry_count registry requests flink/flink "$mark")" -eq 0
 cp "$app/factory.lock" "$tmp/registry.lock"
 
+# A render alone keeps the digest the last build pinned, as long as the image inputs are the
+# same (a script edit is not one); otherwise it deploys the tag and says why.
+render() { "$FACTORY" render --config "$tmp/factory.yaml" -o "$tmp/out5" "$app/recipe.yaml" > "$tmp/log" 2>&1; }
+image_of() { sed -n 's/^ *image: //p' "$tmp/out5/planned/manifests/flinkdeployment.yaml" | head -1; }
+pinned=$(image_of)
+printf 'print("edited")\n' > "$app/jobs/main.py"
+render || true
+t_check "render after build keeps the pinned digest (a script edit changes no image input)" sh -c \
+    'case "$1" in *@sha256:*) [ "$1" = "$2" ];; *) false;; esac' _ "$(image_of)" "$pinned"
+cp "$app/recipe.yaml" "$tmp/recipe.saved"
+sed -i 's|image: {repository: team/planned, tags: \["1.0"\]}|image: {repository: team/planned, tags: ["1.0"], env: {X: "1"}}|' "$app/recipe.yaml"
+render || true
+t_check "render after an image input changed deploys the tag, with a warning" sh -c \
+    '[ "$1" = team/planned:1.0 ] && grep -q "the image inputs changed since the last build" "$2"' _ "$(image_of)" "$tmp/log"
+cp "$tmp/recipe.saved" "$app/recipe.yaml"
+
 # A local base whose digest moved: --frozen names both digests; without it the lock follows.
 cp -r "$tmp/base" "$tmp/local"
 recipe "oci:$tmp/local:1.19.2"

@@ -1,100 +1,137 @@
-/* factory build RECIPE: fetch, assemble the image, render the manifests. */
-#include <errno.h>
-#include <getopt.h>
+/* factory build RECIPE: fetch, assemble the image, render the manifests (and push). */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "build.h"
 #include "commands.h"
+#include "output.h"
 
-static void build_usage(FILE *out)
+struct build_args {
+	const char *output;
+	bool frozen;
+	bool push;
+	int parallel;
+};
+
+static const struct opt_entry build_options_table[] = {
+	{OPT_STRING, "output", 'o', "DIR", "where bundles go (default: out)", offsetof(struct build_args, output), 0, 0},
+	{OPT_FLAG, "frozen", 0, NULL, "use only factory.lock; fail if anything is missing or would change",
+	 offsetof(struct build_args, frozen), 0, 0},
+	{OPT_FLAG, "push", 0, NULL, "push the image to its registry, then deploy it by digest",
+	 offsetof(struct build_args, push), 0, 0},
+	{OPT_INT, "parallel", 'j', "N", "transfers at once, 1 to 64 (default: factory.yaml maven.parallel, 8)",
+	 offsetof(struct build_args, parallel), 1, 64},
+	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
+};
+
+const struct opt_command cmd_build_spec = {
+	.name = "build",
+	.args = "RECIPE",
+	.summary = "fetch, assemble the OCI image (no container engine) and render the manifests",
+	.description = "Fetches the recipe's inputs, assembles the image on its base (no container engine)\n"
+		       "into DIR/<app>/image/ (an OCI image layout) and renders DIR/<app>/manifests/.\n"
+		       "Timestamps come from SOURCE_DATE_EPOCH (default 0), so equal inputs give equal digests.",
+	.options = build_options_table,
+	.shared = OPT_CONFIG | OPT_CATALOG | OPT_QUIET | OPT_VERBOSE | OPT_JSON,
+	.min_args = 1,
+	.max_args = 1,
+};
+
+static json_t *image_json(const struct build_result *r)
 {
-	fprintf(out, "usage: factory build [-o DIR] [--frozen] [--push] [-q] [--config FILE] [--catalog DIR] RECIPE\n"
-		     "\n"
-		     "Fetches the recipe's artifacts, assembles the image on its base (no container engine)\n"
-		     "into DIR/<app>/image/ (an OCI image layout) and renders DIR/<app>/manifests/.\n"
-		     "Timestamps come from SOURCE_DATE_EPOCH (default 0), so equal inputs give equal digests.\n");
-}
+	const struct image_build *b = &r->image;
+	json_t *o = json_object(), *layers = json_array();
 
-static int source_date_epoch(long long *epoch)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-
-	*epoch = IMAGE_DEFAULT_EPOCH;
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	*epoch = strtoll(s, &end, 10);
-	if (errno || *end || *epoch < 0 || *epoch > 253402300799LL) {
-		fprintf(stderr, "factory: error: SOURCE_DATE_EPOCH must be seconds since 1970, not '%s'\n", s);
-		return -1;
+	for (size_t i = 0; i < b->image.layer_count; i++) {
+		const struct oci_descriptor *d = &b->image.layers[i];
+		json_t *l = json_object();
+		json_object_set_new(l, "digest", json_string(d->digest));
+		json_object_set_new(l, "size", json_integer(d->size));
+		json_object_set_new(l, "mediaType", output_json_text(d->media_type));
+		json_object_set_new(l, "base", json_boolean(i < b->base_layers));
+		json_array_append_new(layers, l);
 	}
-	return 0;
+	json_object_set_new(o, "dir", output_json_text(r->image_dir));
+	json_object_set_new(o, "digest", json_string(b->manifest.digest));
+	json_object_set_new(o, "config", json_string(b->image.config.digest));
+	json_object_set_new(o, "tag", output_json_text(b->tag));
+	json_object_set_new(o, "reference", output_json_text(r->reference));
+	json_object_set_new(o, "baseLayers", json_integer((json_int_t)b->base_layers));
+	json_object_set_new(o, "built", json_integer((json_int_t)b->built));
+	json_object_set_new(o, "reused", json_integer((json_int_t)b->reused));
+	json_object_set_new(o, "layers", layers);
+	return o;
 }
 
 int cmd_build(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"output", required_argument, NULL, 'o'}, {"frozen", no_argument, NULL, 'F'},
-		{"quiet", no_argument, NULL, 'q'},        {"config", required_argument, NULL, 'c'},
-		{"catalog", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
-		{"push", no_argument, NULL, 'P'},          {NULL, 0, NULL, 0},
-	};
+	struct build_args args = {.output = "out"};
+	struct opt_common common;
+	struct output out;
 	struct build_options build = {
 		.stages = BUILD_FETCH | BUILD_ASSEMBLE | BUILD_RENDER,
 		.plan_mode = PLAN_FETCH,
-		.output_dir = "out",
 		.interrupted = cmd_interrupted(),
 	};
 	struct build_result result = {0};
 	struct diag_list diags;
 	struct error err = {0};
-	bool quiet = false;
-	int opt, status = EXIT_FAILED;
+	int status;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'o': build.output_dir = optarg; break;
-		case 'F': build.plan_mode = PLAN_FROZEN; break;
-		case 'P': build.stages |= BUILD_PUSH; break;
-		case 'q': quiet = true; break;
-		case 'c': build.workspace.config_path = optarg; break;
-		case 'C': build.workspace.catalog_dir = optarg; break;
-		case 'h': build_usage(stdout); return EXIT_OK;
-		default: build_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		build_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (source_date_epoch(&build.epoch))
-		return EXIT_USAGE;
-	build.recipe_path = argv[optind];
+	if ((status = opt_parse(&cmd_build_spec, argc, argv, &args, &common)) >= 0)
+		return status;
+	output_init(&out, cmd_build_spec.name, &common);
+	build.recipe_path = common.args[0];
+	build.output_dir = args.output;
+	if (args.frozen)
+		build.plan_mode = PLAN_FROZEN;
+	if (args.push)
+		build.stages |= BUILD_PUSH;
+	build.parallel = args.parallel;
+	build.workspace.config_path = common.config;
+	build.workspace.catalog_dir = common.catalog;
+	build.workspace.http_observer = &out.observer;
+	build.on_progress = output_on_fetch_progress;
+	build.on_item = output_on_fetch_item;
+	build.on_stage = output_on_stage;
+	build.on_blob = output_on_blob;
+	build.ctx = &out;
 	diag_list_init(&diags);
-	if (build_run(&result, &build, &diags, &err)) {
-		for (size_t i = 0; result.stopped_at_fetch && result.plan && i < result.plan->count; i++)
-			if (result.plan->items[i].state == FETCH_FAILED)
-				fprintf(stderr, "factory: error: %s\n", result.plan->items[i].error);
-		goto out;
+	if (cmd_source_date_epoch(&build.epoch, &err)) {
+		status = output_finish(&out, EXIT_USAGE, &diags, &err);
+		diag_list_free(&diags);
+		return status;
 	}
-	status = EXIT_OK;
-	if (!quiet)
+	status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
+	output_end_progress(&out);
+	output_set(&out, "recipe", output_json_text(build.recipe_path));
+	output_set(&out, "app", result.recipe ? output_json_text(result.recipe->name) : NULL);
+	output_set(&out, "appDir", output_json_text(result.app_dir));
+	output_set(&out, "lockChanged", json_boolean(result.plan && result.plan->lock_changed));
+	output_set(&out, "artifacts", output_json_plan(result.plan, result.cache));
+	output_set(&out, "image", result.image.manifest.digest[0] ? image_json(&result) : NULL);
+	output_set(&out, "manifests", output_json_manifests(result.rendered, result.app_dir));
+	if (out.json) {
+		json_t *pushed = output_json_pushed(&result.pushed);
+		if (json_is_object(pushed))
+			json_object_set_new(pushed, "baseLayersLeft", json_integer((json_int_t)result.base_layers_left));
+		output_set(&out, "pushed", pushed);
+	}
+	if (status == EXIT_OK && !out.json && !out.quiet) {
 		printf("built %s: %s (%zu base layers, %zu built, %zu reused)\nrendered %s/manifests (image %s)\n",
 		       result.image_dir, result.image.manifest.digest, result.image.base_layers, result.image.built,
 		       result.image.reused, result.app_dir, result.rendered->image);
-	if (!quiet && (build.stages & BUILD_PUSH)) {
-		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there", result.pushed.references[0],
-		       result.pushed.stats.uploaded, result.pushed.stats.mounted, result.pushed.stats.existing);
-		if (result.base_layers_left)
-			printf("; %zu base layers never downloaded", result.base_layers_left);
-		printf(")\n");
+		if (build.stages & BUILD_PUSH) {
+			printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there", result.pushed.references[0],
+			       result.pushed.stats.uploaded, result.pushed.stats.mounted, result.pushed.stats.existing);
+			if (result.base_layers_left)
+				printf("; %zu base layers never downloaded", result.base_layers_left);
+			printf(")\n");
+		}
 	}
-out:
-	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
+	status = output_finish(&out, status, &diags, &err);
 	build_result_clear(&result);
 	diag_list_free(&diags);
 	return status;

@@ -1,86 +1,74 @@
-/* factory render RECIPE [-o DIR] [--image REF] */
-#include <getopt.h>
+/* factory render RECIPE: the render stage of the build pipeline alone. */
+#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 
-#include "bundle.h"
+#include "build.h"
 #include "commands.h"
-#include "fsutil.h"
-#include "recipe.h"
-#include "render.h"
-#include "workspace.h"
+#include "output.h"
 
-static void render_usage(FILE *out)
-{
-	fprintf(out, "usage: factory render [-o DIR] [--image REF] [--config FILE] [--catalog DIR] [-q] RECIPE\n"
-		     "\n"
-		     "Writes DIR/<app>/manifests/ (DIR defaults to ./out): the ConfigMap with the PyFlink\n"
-		     "scripts, the FlinkDeployment, session jobs, Ingress, RBAC, PVC, monitors, the operator's\n"
-		     "Helm values and a kustomization. The previous bundle stays intact if anything fails.\n"
-		     "\n"
-		     "  -o, --output DIR   where bundles go (default: out)\n"
-		     "      --image REF    deploy this image reference instead of the recipe's\n"
-		     "      --config FILE  factory.yaml to use (default: $FACTORY_CONFIG or the nearest one)\n"
-		     "      --catalog DIR  connector catalog directory\n"
-		     "  -q, --quiet        print nothing on success\n");
-}
+struct render_args {
+	const char *output;
+	const char *image;
+};
+
+static const struct opt_entry render_options_table[] = {
+	{OPT_STRING, "output", 'o', "DIR", "where bundles go (default: out)", offsetof(struct render_args, output), 0, 0},
+	{OPT_STRING, "image", 0, "REF", "deploy this image reference instead of the recipe's",
+	 offsetof(struct render_args, image), 0, 0},
+	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
+};
+
+const struct opt_command cmd_render_spec = {
+	.name = "render",
+	.args = "RECIPE",
+	.summary = "write the Kubernetes manifests of a recipe to out/<app>/manifests",
+	.description = "Writes DIR/<app>/manifests/: the ConfigMap with the PyFlink scripts, the\n"
+		       "FlinkDeployment, session jobs, Ingress, RBAC, PVC, monitors, the operator's Helm\n"
+		       "values and a kustomization. The previous bundle stays intact if anything fails.",
+	.options = render_options_table,
+	.shared = OPT_CONFIG | OPT_CATALOG | OPT_QUIET | OPT_JSON,
+	.min_args = 1,
+	.max_args = 1,
+};
 
 int cmd_render(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"output", required_argument, NULL, 'o'}, {"image", required_argument, NULL, 'i'},
-		{"config", required_argument, NULL, 'c'}, {"catalog", required_argument, NULL, 'C'},
-		{"quiet", no_argument, NULL, 'q'},        {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	struct workspace_options ws_options = {0};
-	struct render_options render_options = {0};
-	const char *output_dir = "out";
-	struct workspace ws = {0};
-	struct recipe *recipe = NULL;
-	struct render_output *rendered = NULL;
+	struct render_args args = {.output = "out"};
+	struct opt_common common;
+	struct output out;
+	struct build_options build = {.stages = BUILD_RENDER, .interrupted = cmd_interrupted()};
+	struct build_result result = {0};
 	struct diag_list diags;
 	struct error err = {0};
-	char *app_dir = NULL;
-	int quiet = 0, opt, status = EXIT_FAILED;
+	int status;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "o:qh", options, NULL)) != -1) {
-		switch (opt) {
-		case 'o': output_dir = optarg; break;
-		case 'i': render_options.image = optarg; break;
-		case 'c': ws_options.config_path = optarg; break;
-		case 'C': ws_options.catalog_dir = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'h': render_usage(stdout); return EXIT_OK;
-		default: render_usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		render_usage(stderr);
-		return EXIT_USAGE;
-	}
+	if ((status = opt_parse(&cmd_render_spec, argc, argv, &args, &common)) >= 0)
+		return status;
+	output_init(&out, cmd_render_spec.name, &common);
+	build.recipe_path = common.args[0];
+	build.output_dir = args.output;
+	build.image = args.image;
+	build.workspace.config_path = common.config;
+	build.workspace.catalog_dir = common.catalog;
 	diag_list_init(&diags);
-	if (workspace_open(&ws, argv[optind], &ws_options, &diags, &err) ||
-	    recipe_load(&recipe, argv[optind], ws.catalog, &diags, &err) ||
-	    render_recipe(&rendered, recipe, &render_options, &diags, &err))
-		goto out;
-	app_dir = fs_path_join(output_dir, recipe->name);
-	if (bundle_write_manifests(rendered, app_dir, &err))
-		goto out;
-	status = EXIT_OK;
-	if (!quiet) {
-		printf("rendered %s/manifests (%zu files", app_dir, rendered->count);
-		if (rendered->scripts_hash[0])
-			printf(", scripts %s", rendered->scripts_hash);
-		printf(", image %s)\n", rendered->image);
+	if (cmd_source_date_epoch(&build.epoch, &err)) {
+		status = output_finish(&out, EXIT_USAGE, &diags, &err);
+		diag_list_free(&diags);
+		return status;
 	}
-out:
-	cmd_report(&diags, status == EXIT_OK ? NULL : &err);
-	free(app_dir);
-	render_output_free(rendered);
-	recipe_free(recipe);
-	workspace_close(&ws);
+	status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
+	output_set(&out, "recipe", output_json_text(build.recipe_path));
+	output_set(&out, "app", result.recipe ? output_json_text(result.recipe->name) : NULL);
+	output_set(&out, "appDir", output_json_text(result.app_dir));
+	output_set(&out, "manifests", status == EXIT_OK ? output_json_manifests(result.rendered, result.app_dir) : NULL);
+	if (status == EXIT_OK && !out.json && !out.quiet) {
+		printf("rendered %s/manifests (%zu files", result.app_dir, result.rendered->count);
+		if (result.rendered->scripts_hash[0])
+			printf(", scripts %s", result.rendered->scripts_hash);
+		printf(", image %s)\n", result.rendered->image);
+	}
+	status = output_finish(&out, status, &diags, &err);
+	build_result_clear(&result);
 	diag_list_free(&diags);
 	return status;
 }

@@ -1,5 +1,5 @@
-/* commands.h - one entry per command, like git's builtins: each parses its own flags,
- * calls the library and decides what the user sees. */
+/* commands.h - one entry per command, like git's builtins: each declares its options in a
+ * table (options.h), calls the library once and decides what the user sees (output.h). */
 #ifndef FACTORY_COMMANDS_H
 #define FACTORY_COMMANDS_H
 
@@ -7,6 +7,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "options.h"
 
 /* Exit codes shared by every command. */
 enum {
@@ -15,6 +16,16 @@ enum {
 	EXIT_USAGE = 2,
 	EXIT_INTERRUPTED = 130,
 };
+
+/* Each command's table: its usage, its --help and `factory help NAME` come from it. */
+extern const struct opt_command cmd_render_spec;
+extern const struct opt_command cmd_fetch_spec;
+extern const struct opt_command cmd_lock_spec;
+extern const struct opt_command cmd_build_spec;
+extern const struct opt_command cmd_inspect_spec;
+extern const struct opt_command cmd_push_spec;
+extern const struct opt_command cmd_pull_spec;
+extern const struct opt_command cmd_validate_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -28,6 +39,10 @@ int cmd_validate(int argc, char **argv);
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */
 const volatile sig_atomic_t *cmd_interrupted(void);
+
+/* SOURCE_DATE_EPOCH (default IMAGE_DEFAULT_EPOCH): the build's timestamps, and part of the
+ * inputs a render compares with the last build's. */
+int cmd_source_date_epoch(long long *epoch, struct error *err);
 
 /* Prints diagnostics sorted by position, then the error (if any) as `factory: error: ...`. */
 void cmd_report(struct diag_list *diags, const struct error *err);

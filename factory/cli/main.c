@@ -27,35 +27,68 @@ const volatile sig_atomic_t *cmd_interrupted(void)
 	return &interrupted;
 }
 
+/* What main sets up before a command runs. */
+enum command_setup {
+	SETUP_HTTP = 1u << 0, /* libcurl's process-wide init, before any thread starts */
+};
+
 struct command {
-	const char *name;
+	const struct opt_command *spec;
 	int (*run)(int argc, char **argv);
-	const char *summary;
+	unsigned setup; /* enum command_setup bits */
 };
 
 static const struct command commands[] = {
-	{"fetch", cmd_fetch, "download and verify the recipe's connectors and JARs into the cache"},
-	{"lock", cmd_lock, "resolve every artifact again and rewrite factory.lock"},
-	{"build", cmd_build, "fetch, assemble the OCI image (no container engine) and render the manifests"},
-	{"push", cmd_push, "push a built bundle's image to its registry (out/<app>)"},
-	{"pull", cmd_pull, "pull an image into the cache"},
-	{"inspect", cmd_inspect, "show an image layout's layers, digests and files"},
-	{"render", cmd_render, "write the Kubernetes manifests of a recipe to out/<app>/manifests"},
-	{"validate", cmd_validate, "check a recipe and report every problem"},
-	{NULL, NULL, NULL},
+	{&cmd_fetch_spec, cmd_fetch, SETUP_HTTP},
+	{&cmd_lock_spec, cmd_lock, SETUP_HTTP},
+	{&cmd_build_spec, cmd_build, SETUP_HTTP},
+	{&cmd_push_spec, cmd_push, SETUP_HTTP},
+	{&cmd_pull_spec, cmd_pull, SETUP_HTTP},
+	{&cmd_inspect_spec, cmd_inspect, 0},
+	{&cmd_render_spec, cmd_render, 0},
+	{&cmd_validate_spec, cmd_validate, 0},
+	{NULL, NULL, 0},
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: factory <command> [options] RECIPE\n\ncommands:\n");
-	for (const struct command *c = commands; c->name; c++)
-		fprintf(out, "  %-10s %s\n", c->name, c->summary);
-	fprintf(out, "\nRun 'factory <command> --help' for a command's options.\n");
+	fprintf(out, "usage: factory <command> [options] ARGS\n"
+		     "       factory help <command> | --version\n\ncommands:\n");
+	for (const struct command *c = commands; c->spec; c++)
+		fprintf(out, "  %-10s %s\n", c->spec->name, c->spec->summary);
+	fprintf(out, "\nRun 'factory help <command>' or 'factory <command> --help' for a command's options.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (const struct command *c = commands; c->spec; c++)
+		if (strcmp(name, c->spec->name) == 0)
+			return c;
+	return NULL;
+}
+
+static int help(int argc, char **argv)
+{
+	const struct command *c;
+
+	if (argc < 3) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc > 3 || !(c = find_command(argv[2]))) {
+		fprintf(stderr, "factory: '%s' is not a command\n", argv[2]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	opt_usage(c->spec, stdout);
+	return EXIT_OK;
 }
 
 int main(int argc, char **argv)
 {
+	const struct command *c;
 	struct sigaction sa;
+	int status;
 
 	/* A peer that goes away (a credential helper, a server) must give an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
@@ -68,28 +101,25 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return EXIT_OK;
-	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0)
+		return help(argc, argv);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
 		printf("factory %s%s%s%s\n", FACTORY_VERSION, FACTORY_COMMIT[0] ? " (commit " : "", FACTORY_COMMIT,
 		       FACTORY_COMMIT[0] ? ")" : "");
 		return EXIT_OK;
 	}
-	for (const struct command *c = commands; c->name; c++) {
-		int status;
-		if (strcmp(argv[1], c->name) != 0)
-			continue;
-		if (http_global_init() < 0) {
-			fprintf(stderr, "factory: error: cannot initialise libcurl\n");
-			return EXIT_FAILED;
-		}
-		status = c->run(argc - 1, argv + 1);
-		http_global_cleanup();
-		return interrupted && status != EXIT_OK ? EXIT_INTERRUPTED : status;
+	if (!(c = find_command(argv[1]))) {
+		fprintf(stderr, "factory: '%s' is not a command\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	fprintf(stderr, "factory: '%s' is not a command\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
+	if ((c->setup & SETUP_HTTP) && http_global_init() < 0) {
+		fprintf(stderr, "factory: error: cannot initialise libcurl\n");
+		return EXIT_FAILED;
+	}
+	status = c->run(argc - 1, argv + 1);
+	if (c->setup & SETUP_HTTP)
+		http_global_cleanup();
+	/* Whatever the command made of it, a run the user stopped ends as one. */
+	return interrupted && status != EXIT_OK ? EXIT_INTERRUPTED : status;
 }

@@ -1,15 +1,19 @@
 #include "build.h"
 
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
 #include "bundle.h"
 #include "cache.h"
+#include "digest.h"
 #include "fsutil.h"
 #include "util.h"
 
 #define DEFAULT_TAG "latest"
+#define INPUTS_KEY_VERSION "factory-inputs-1" /* bump when what the key covers changes */
 
 char *build_image_reference(const char *registry, const char *repository, const char *digest_or_tag)
 {
@@ -82,8 +86,100 @@ static int fetch_stage(struct build_result *r, const struct build_options *o, st
 	return o->stages & BUILD_ASSEMBLE ? 0 : inputs_record(&r->inputs, r->plan, r->recipe->dir, diags, err);
 }
 
+static void key_text(EVP_MD_CTX *ctx, const char *label, const char *value)
+{
+	EVP_DigestUpdate(ctx, label, strlen(label) + 1);
+	EVP_DigestUpdate(ctx, value ? value : "", value ? strlen(value) + 1 : 1);
+}
+
+static void key_file(EVP_MD_CTX *ctx, const char *label, const char *dir, const char *path)
+{
+	char *full = fs_path_join(dir, path), hex[65] = "";
+	struct error ignored = {0};
+
+	if (digest_file_sha256(full, hex, &ignored))
+		snprintf(hex, sizeof(hex), "unreadable");
+	key_text(ctx, label, hex);
+	free(full);
+}
+
+void build_inputs_key(const struct recipe *r, long long epoch, char key[65])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	unsigned int len = 0;
+	char number[64];
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	key_text(ctx, "version", INPUTS_KEY_VERSION);
+	snprintf(number, sizeof(number), "%lld %lld %lld %d", epoch, r->image_uid, r->image_gid, (int)r->image_zstd);
+	key_text(ctx, "numbers", number);
+	key_text(ctx, "base", r->base_image);
+	key_text(ctx, "platform", r->platform);
+	key_text(ctx, "name", r->name);
+	key_text(ctx, "registry", r->image_registry);
+	key_text(ctx, "repository", r->image_repository);
+	key_text(ctx, "tag", r->image_tags.count ? r->image_tags.items[0] : DEFAULT_TAG);
+	key_text(ctx, "source", r->image_source);
+	key_text(ctx, "revision", r->image_revision);
+	for (size_t i = 0; i < r->image_env.count; i++) {
+		key_text(ctx, "env", r->image_env.items[i].key);
+		key_text(ctx, "=", r->image_env.items[i].value);
+	}
+	for (size_t i = 0; i < r->image_labels.count; i++) {
+		key_text(ctx, "label", r->image_labels.items[i].key);
+		key_text(ctx, "=", r->image_labels.items[i].value);
+	}
+	for (size_t i = 0; i < r->artifact_count; i++) {
+		key_text(ctx, "artifact", r->artifacts[i].coordinate);
+		key_text(ctx, "destination", r->artifacts[i].destination);
+		key_text(ctx, "sha256", r->artifacts[i].sha256);
+	}
+	for (size_t i = 0; i < r->file_count; i++) {
+		snprintf(number, sizeof(number), "%o", r->files[i].mode);
+		key_text(ctx, "file", r->files[i].destination);
+		key_text(ctx, "mode", number);
+		key_file(ctx, "content", r->dir, r->files[i].source);
+	}
+	for (size_t i = 0; i < r->requirement_count; i++) {
+		key_text(ctx, "requirement", r->requirements[i].name);
+		key_text(ctx, "==", r->requirements[i].version);
+		for (size_t k = 0; k < r->requirements[i].sha256.count; k++)
+			key_text(ctx, "sha256", r->requirements[i].sha256.items[k]);
+		key_text(ctx, "file", r->requirements[i].file);
+		key_text(ctx, "url", r->requirements[i].url);
+	}
+	if (r->requirements_file)
+		key_file(ctx, "requirements", r->dir, r->requirements_file);
+	key_text(ctx, "runtime", r->python_runtime.sha256);
+	key_text(ctx, "runtime path", r->python_runtime.sha256 ? r->python_runtime.path : NULL);
+	EVP_DigestFinal_ex(ctx, md, &len);
+	EVP_MD_CTX_free(ctx);
+	digest_hex(md, len, key);
+}
+
+/* A render alone deploys what the last build of the same inputs pinned (build.json), so that
+ * `factory render` after `factory build` keeps spec.image at the digest. */
+static void pinned_reference(struct build_result *r, const struct build_options *o, struct diag_list *diags)
+{
+	struct bundle_target last = {0};
+	struct error missing = {0};
+	char key[65];
+
+	if (!r->recipe->image_repository || bundle_read_target(r->app_dir, &last, &missing))
+		return;
+	build_inputs_key(r->recipe, o->epoch, key);
+	if (strcmp(last.inputs_key, key) == 0)
+		r->reference = build_image_reference(last.registry, last.repository, last.manifest_digest);
+	else
+		diag_add(diags, DIAG_WARNING, r->recipe->file, 0, 0,
+			 "the image inputs changed since the last build (%s/build.json): deploying the tag; run 'factory "
+			 "build' to pin the image by digest", r->app_dir);
+	bundle_target_clear(&last);
+}
+
 /* build.json: where the image goes, so that `factory push out/<app>` needs no recipe. */
-static int write_target(struct build_result *r, struct error *err)
+static int write_target(const struct build_result *r, const char *dir, long long epoch, struct error *err)
 {
 	const struct recipe *recipe = r->recipe;
 	const char *latest[] = {DEFAULT_TAG};
@@ -99,7 +195,8 @@ static int write_target(struct build_result *r, struct error *err)
 	int rc;
 
 	snprintf(target.manifest_digest, sizeof(target.manifest_digest), "%s", r->image.manifest.digest);
-	rc = bundle_write_target(r->app_dir, &target, err);
+	build_inputs_key(recipe, epoch, target.inputs_key);
+	rc = bundle_write_target(dir, &target, err);
 	json_decref(inputs);
 	return rc;
 }
@@ -109,23 +206,68 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 {
 	const struct recipe *recipe = r->recipe;
 	struct image_options image_options = {.epoch = o->epoch, .level = o->level ? o->level : 6};
-	bool lazy = r->inputs.base.lazy;
-	int rc = -1;
 
 	if (image_assemble(&r->image, recipe, r->plan, &r->inputs, r->cache, &image_options, diags, err) ||
-	    inputs_record(&r->inputs, r->plan, recipe->dir, diags, err) || stopped(o, err) ||
-	    oci_layout_write_partial(r->image_dir, r->cache, &r->image.manifest, &r->image.image, r->image.tag,
-				     lazy ? &r->base_layers_left : NULL, err))
-		goto out;
+	    inputs_record(&r->inputs, r->plan, recipe->dir, diags, err))
+		return -1;
 	/* The manifest digest is final before any push: deploy by digest, never by a movable tag. */
-	if (recipe->image_repository) {
-		if (write_target(r, err))
-			goto out;
+	if (recipe->image_repository)
 		r->reference = build_image_reference(recipe->image_registry, recipe->image_repository,
 						     r->image.manifest.digest);
+	return 0;
+}
+
+struct bundle_fill {
+	struct build_result *result;
+	const struct build_options *options;
+	const struct render_options *render;
+	struct diag_list *diags;
+};
+
+/* A pushed.json of the previous bundle still holds when the image is the same. */
+static int keep_pushed(const struct build_result *r, const char *staged, struct error *err)
+{
+	struct bundle_target last = {0};
+	struct error missing = {0};
+	char *from, *to, *data = NULL;
+	size_t size;
+	int rc = 0;
+
+	if (bundle_read_target(r->app_dir, &last, &missing) ||
+	    strcmp(last.manifest_digest, r->image.manifest.digest) != 0) {
+		bundle_target_clear(&last);
+		return 0;
 	}
-	rc = 0;
-out:
+	from = fs_path_join(r->app_dir, "pushed.json");
+	to = fs_path_join(staged, "pushed.json");
+	if (fs_read_file(from, 1 << 20, &data, &size, &missing) == 0)
+		rc = fs_write_file_atomic(to, data, size, 0644, err);
+	free(data);
+	free(to);
+	free(from);
+	bundle_target_clear(&last);
+	return rc;
+}
+
+/* out/<app> as one unit: the image layout, build.json and the manifests are written into a
+ * staging directory and swapped in together, so an interrupt or a failure leaves the
+ * previous bundle or the new one, never a mix. */
+static int fill_bundle(const char *staged, void *ctx, struct error *err)
+{
+	struct bundle_fill *bf = ctx;
+	struct build_result *r = bf->result;
+	char *image_dir = fs_path_join(staged, "image");
+	int rc = oci_layout_write_partial(image_dir, r->cache, &r->image.manifest, &r->image.image, r->image.tag,
+					  r->inputs.base.lazy ? &r->base_layers_left : NULL, err);
+
+	free(image_dir);
+	if (rc == 0 && r->recipe->image_repository)
+		rc = write_target(r, staged, bf->options->epoch, err);
+	if (rc == 0 && (bf->options->stages & BUILD_RENDER))
+		rc = render_recipe(&r->rendered, r->recipe, bf->render, bf->diags, err) ||
+				     bundle_write_manifests(r->rendered, staged, err) ? -1 : 0;
+	if (rc == 0)
+		rc = keep_pushed(r, staged, err);
 	return rc;
 }
 
@@ -149,11 +291,20 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 	if ((o->stages & BUILD_ASSEMBLE) && (begin(o, BUILD_ASSEMBLE, err) || assemble_stage(r, o, diags, err)))
 		return -1;
 	if (o->stages & BUILD_RENDER) {
+		if (!(o->stages & BUILD_ASSEMBLE) && !render_options.image)
+			pinned_reference(r, o, diags);
 		if (r->reference && !render_options.image)
 			render_options.image = r->reference;
-		if (begin(o, BUILD_RENDER, err) || render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
-		    bundle_write_manifests(r->rendered, r->app_dir, err))
+		if (begin(o, BUILD_RENDER, err))
 			return -1;
+	}
+	if (o->stages & BUILD_ASSEMBLE) {
+		struct bundle_fill bf = {r, o, &render_options, diags};
+		if (fs_write_dir_atomic(r->app_dir, fill_bundle, &bf, err))
+			return -1;
+	} else if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
+						  bundle_write_manifests(r->rendered, r->app_dir, err))) {
+		return -1;
 	}
 	if ((o->stages & BUILD_PUSH) &&
 	    (begin(o, BUILD_PUSH, err) || push_bundle(r->app_dir, r->workspace.config, &push_hooks, &r->pushed, err)))

@@ -71,6 +71,11 @@ int build_run(struct build_result *result, const struct build_options *options, 
 	      struct error *err);
 void build_result_clear(struct build_result *result);
 
+/* sha256 over everything of the recipe an image digest depends on (base, platform, JARs,
+ * files' contents, Python set and runtime, image settings, SOURCE_DATE_EPOCH): recorded in
+ * build.json, so that a render alone knows whether the last build's digest still applies. */
+void build_inputs_key(const struct recipe *recipe, long long epoch, char key[65]);
+
 /* "registry/repository@digest" or "repository@digest" (registry may be NULL). */
 char *build_image_reference(const char *registry, const char *repository, const char *digest_or_tag);
 

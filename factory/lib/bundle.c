@@ -76,6 +76,8 @@ int bundle_write_target(const char *app_dir, const struct bundle_target *t, stru
 		json_object_set_new(doc, "base", json_string(t->base));
 	if (t->inputs)
 		json_object_set(doc, "inputs", t->inputs);
+	if (t->inputs_key[0])
+		json_object_set_new(doc, "inputsKey", json_string(t->inputs_key));
 	rc = write_json(app_dir, "build.json", doc, err);
 	json_decref(doc);
 	return rc;
@@ -105,6 +107,8 @@ int bundle_read_target(const char *app_dir, struct bundle_target *t, struct erro
 	if (json_string_value(json_object_get(doc, "base")))
 		t->base = xstrdup(json_string_value(json_object_get(doc, "base")));
 	snprintf(t->manifest_digest, sizeof(t->manifest_digest), "%s", digest);
+	if (json_string_value(json_object_get(doc, "inputsKey")))
+		snprintf(t->inputs_key, sizeof(t->inputs_key), "%s", json_string_value(json_object_get(doc, "inputsKey")));
 	tags = json_object_get(doc, "tags");
 	t->tags = calloc(json_array_size(tags) + 1, sizeof(*t->tags));
 	if (!t->tags)

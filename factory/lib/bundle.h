@@ -24,6 +24,9 @@ struct bundle_target {
 	char manifest_digest[72];
 	char *base; /* the base image reference: its repository may lend layers (mount) */
 	json_t *inputs; /* borrowed; may be NULL: what went into the image beyond the recipe's JARs */
+	/* sha256 of the recipe's image inputs (build_inputs_key): a later render of the same inputs
+	 * deploys manifest_digest; "" when unknown (bundles written before it existed). */
+	char inputs_key[65];
 };
 
 int bundle_write_target(const char *app_dir, const struct bundle_target *target, struct error *err);

@@ -14,6 +14,8 @@
 #include "error.h"
 #include "ydoc.h"
 
+struct http_observer;
+
 #define CONFIG_API_VERSION "factory.dev/v1alpha1"
 #define CONFIG_KIND "Config"
 
@@ -60,6 +62,11 @@ struct config {
 	const char *git_author_name;
 	const char *git_author_email;
 	const char *git_branch;
+
+	/* Not from the file: who watches this run's HTTP exchanges (factory -v), set by the
+	 * caller through workspace_options; NULL for nobody. Every module that talks HTTP gets
+	 * the config already, so the observer needs no parameter of its own. */
+	const struct http_observer *http_observer;
 };
 
 /* Loads `path`, or the built-in defaults when path is NULL. */

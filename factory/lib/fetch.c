@@ -410,6 +410,7 @@ int fetch_run(struct fetch_item *items, size_t count, const struct fetch_options
 			    options->max_attempts > 0 ? options->max_attempts : 5, err))
 		goto out;
 	http_engine_set_interrupt(run.engine, options->interrupted);
+	http_engine_set_observer(run.engine, options->config->http_observer);
 	for (size_t i = 0; i < count; i++) {
 		struct job *job = &jobs[i];
 		struct fetch_item *item = &items[i];

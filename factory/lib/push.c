@@ -49,7 +49,8 @@ static int fetch_from_base(void *ctx, const char *digest, char **path, struct er
 	return rc;
 }
 
-int push_bundle(const char *app_dir, const struct config *config, struct push_result *result, struct error *err)
+int push_bundle(const char *app_dir, const struct config *config, const struct registry_push_hooks *hooks,
+		struct push_result *result, struct error *err)
 {
 	struct bundle_target target;
 	struct registry *reg = NULL;
@@ -78,7 +79,7 @@ int push_bundle(const char *app_dir, const struct config *config, struct push_re
 	source.cache = cache;
 	if (registry_open(&reg, config, registry, err) ||
 	    registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
-			  target.tag_count, mount_from, fetch_from_base, &source, &result->stats, err))
+			  target.tag_count, mount_from, fetch_from_base, &source, hooks, &result->stats, err))
 		goto out;
 	add_reference(result, xasprintf("%s/%s@%s", registry, target.repository, target.manifest_digest));
 	for (size_t i = 0; i < target.tag_count; i++)

@@ -14,8 +14,10 @@ struct push_result {
 	size_t count;
 };
 
-/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json. */
-int push_bundle(const char *app_dir, const struct config *config, struct push_result *result, struct error *err);
+/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json.
+ * `hooks` (may be NULL) sees each blob and can stop the push between blobs. */
+int push_bundle(const char *app_dir, const struct config *config, const struct registry_push_hooks *hooks,
+		struct push_result *result, struct error *err);
 void push_result_clear(struct push_result *result);
 
 #endif

@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "maven.h"
 #include "schema.h"
+#include "target.h"
 #include "util.h"
 
 /* ---- the recipe schema ------------------------------------------------------------------ */
@@ -158,8 +159,9 @@ static const struct schema_field session_job_fields[] = {
 };
 static const struct schema session_job_schema = {.type = SCHEMA_OBJECT, .fields = session_job_fields};
 
+/* memory is required by the operator, not by the recipe: its render target says so. */
 static const struct schema_field job_manager_fields[] = {
-	{"memory", &schema_string, SCHEMA_REQUIRED},
+	{"memory", &schema_string, 0},
 	{"cpu", &schema_number, 0},
 	{"replicas", &schema_positive_int, 0},
 	{"ephemeralStorage", &schema_string, 0},
@@ -167,7 +169,7 @@ static const struct schema_field job_manager_fields[] = {
 };
 
 static const struct schema_field task_manager_fields[] = {
-	{"memory", &schema_string, SCHEMA_REQUIRED},
+	{"memory", &schema_string, 0},
 	{"cpu", &schema_number, 0},
 	{"replicas", &schema_positive_int, 0},
 	{"ephemeralStorage", &schema_string, 0},
@@ -344,25 +346,9 @@ static const char *pool_printf(struct recipe *recipe, const char *fmt, ...)
 
 /* The values below are read after the schema check, so a node of the wrong type only means
  * the schema already reported it: fall back to the default and carry on checking. */
-static const struct ynode *at_path(const struct ynode *node, const char *path)
-{
-	char key[64];
-
-	while (node && *path) {
-		size_t len = strcspn(path, ".");
-		if (len >= sizeof(key))
-			return NULL;
-		memcpy(key, path, len);
-		key[len] = '\0';
-		node = ynode_get(node, key);
-		path += len + (path[len] == '.');
-	}
-	return node;
-}
-
 static const char *str_at(const struct ynode *root, const char *path, const char *fallback)
 {
-	const struct ynode *node = at_path(root, path);
+	const struct ynode *node = ynode_at_path(root, path);
 
 	if (!node || node->kind != YNODE_SCALAR || yscalar_is_null(node))
 		return fallback;
@@ -372,14 +358,14 @@ static const char *str_at(const struct ynode *root, const char *path, const char
 static long long int_at(const struct ynode *root, const char *path, long long fallback)
 {
 	long long v;
-	return yscalar_int(at_path(root, path), &v) ? v : fallback;
+	return yscalar_int(ynode_at_path(root, path), &v) ? v : fallback;
 }
 
 static bool bool_at(const struct ynode *root, const char *path, bool fallback, bool *was_set)
 {
 	bool v;
 
-	if (yscalar_bool(at_path(root, path), &v)) {
+	if (yscalar_bool(ynode_at_path(root, path), &v)) {
 		if (was_set)
 			*was_set = true;
 		return v;
@@ -389,7 +375,7 @@ static bool bool_at(const struct ynode *root, const char *path, bool fallback, b
 
 static struct str_list list_at(const struct ynode *root, const char *path)
 {
-	const struct ynode *node = at_path(root, path);
+	const struct ynode *node = ynode_at_path(root, path);
 	struct str_list out = {0};
 
 	if (!node || node->kind != YNODE_SEQUENCE)
@@ -405,7 +391,7 @@ static struct str_list list_at(const struct ynode *root, const char *path)
 
 static struct kv_list map_at(const struct ynode *root, const char *path)
 {
-	const struct ynode *node = at_path(root, path);
+	const struct ynode *node = ynode_at_path(root, path);
 	struct kv_list out = {0};
 
 	if (!node || node->kind != YNODE_MAPPING)
@@ -428,23 +414,6 @@ static const char *kv_get(const struct kv_list *list, const char *key)
 		if (strcmp(list->items[i].key, key) == 0)
 			return list->items[i].value;
 	return NULL;
-}
-
-/* The node to point a message at: the value if present, else its key, else the parent. */
-static const struct ynode *where(const struct ynode *root, const char *path)
-{
-	const struct ynode *node = at_path(root, path);
-	const char *dot;
-	char parent[128];
-
-	if (node)
-		return node;
-	dot = strrchr(path, '.');
-	if (!dot)
-		return root;
-	snprintf(parent, sizeof(parent), "%.*s", (int)(dot - path), path);
-	node = at_path(root, parent);
-	return node ? node : root;
 }
 
 /* ---- semantic checks --------------------------------------------------------------------- */
@@ -583,12 +552,6 @@ static bool mount_hides_flink(const char *path)
 	return strncmp(path, FLINK_HOME "/conf/", sizeof(FLINK_HOME "/conf/") - 1) == 0;
 }
 
-static bool uri_scheme_is(const char *uri, const char *scheme)
-{
-	size_t len = strlen(scheme);
-	return strncmp(uri, scheme, len) == 0 && strncmp(uri + len, "://", 3) == 0;
-}
-
 static bool has_scheme(const char *uri)
 {
 	const char *p = uri;
@@ -665,7 +628,7 @@ static bool is_configmap_key(const char *s)
 static void check_list_items(struct loader *ld, const struct ynode *root, const char *path,
 			     bool (*valid)(const char *), const char *what)
 {
-	const struct ynode *list = at_path(root, path);
+	const struct ynode *list = ynode_at_path(root, path);
 
 	if (!list || list->kind != YNODE_SEQUENCE)
 		return;
@@ -683,14 +646,9 @@ static bool is_namespace(const char *s)
 	return k8s_dns_label(s, 63);
 }
 
-static bool is_stateful(const char *upgrade_mode)
-{
-	return strcmp(upgrade_mode, "savepoint") == 0 || strcmp(upgrade_mode, "last-state") == 0;
-}
-
 static void check_labels(struct loader *ld, const struct ynode *root, const char *path)
 {
-	const struct ynode *map = at_path(root, path);
+	const struct ynode *map = ynode_at_path(root, path);
 
 	if (!map || map->kind != YNODE_MAPPING)
 		return;
@@ -712,12 +670,8 @@ static void load_metadata(struct loader *ld, const struct ynode *root)
 	r->name = str_at(root, "metadata.name", "");
 	r->namespace = str_at(root, "metadata.namespace", "default");
 	r->labels = map_at(root, "metadata.labels");
-	if (at_path(root, "metadata.name") && !flink_deployment_name_valid(r->name))
-		fail(ld, where(root, "metadata.name"),
-		     "metadata.name: '%s' is not a valid FlinkDeployment name: lowercase letters, digits and "
-		     "'-', starting with a letter, at most 45 characters", r->name);
 	if (!k8s_dns_label(r->namespace, 63))
-		fail(ld, where(root, "metadata.namespace"),
+		fail(ld, ynode_where(root, "metadata.namespace"),
 		     "metadata.namespace: '%s' is not a valid namespace (DNS-1123 label)", r->namespace);
 	check_labels(ld, root, "metadata.labels");
 }
@@ -730,7 +684,7 @@ static bool base_is_local(const char *reference)
 static void load_flink(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	const struct ynode *version = at_path(root, "flink.version");
+	const struct ynode *version = ynode_at_path(root, "flink.version");
 
 	r->flink_version = str_at(root, "flink.version", NULL);
 	r->platform = str_at(root, "flink.platform", "linux/amd64");
@@ -746,17 +700,17 @@ static void load_flink(struct loader *ld, const struct ynode *root)
 	if (!r->base_image && r->flink_version)
 		r->base_image = pool_printf(r, "flink:%s", r->flink_version);
 	if (r->base_image && !base_is_local(r->base_image) && !is_image_reference(r->base_image))
-		fail(ld, where(root, "flink.image"), "flink.image: '%s' is not an image reference", r->base_image);
+		fail(ld, ynode_where(root, "flink.image"), "flink.image: '%s' is not an image reference", r->base_image);
 	if (strcmp(r->platform, "linux/amd64") != 0 && strcmp(r->platform, "linux/arm64") != 0 &&
 	    strncmp(r->platform, "linux/", 6) != 0)
-		fail(ld, where(root, "flink.platform"), "flink.platform: '%s' is not an os/arch platform such as linux/amd64",
+		fail(ld, ynode_where(root, "flink.platform"), "flink.platform: '%s' is not an os/arch platform such as linux/amd64",
 		     r->platform);
 }
 
 static void load_files(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	const struct ynode *list = at_path(root, "image.files");
+	const struct ynode *list = ynode_at_path(root, "image.files");
 
 	if (!list || list->kind != YNODE_SEQUENCE)
 		return;
@@ -800,14 +754,14 @@ static void load_image(struct loader *ld, const struct ynode *root)
 	r->image_pull_secrets = list_at(root, "image.pullSecrets");
 	if (r->image_registry && (!*r->image_registry || strchr(r->image_registry, '/') ||
 				  !is_image_reference(r->image_registry)))
-		fail(ld, where(root, "image.registry"), "image.registry: '%s' is not a registry host[:port]",
+		fail(ld, ynode_where(root, "image.registry"), "image.registry: '%s' is not a registry host[:port]",
 		     r->image_registry);
 	if (r->image_repository && !is_repository_path(r->image_repository))
-		fail(ld, where(root, "image.repository"),
+		fail(ld, ynode_where(root, "image.repository"),
 		     "image.repository: '%s' is not a repository path (lowercase letters, digits, '.', '_', '-', '/')",
 		     r->image_repository);
-	if (at_path(root, "image") && !r->image_repository)
-		fail(ld, where(root, "image"), "image.repository: missing required key when image is given");
+	if (ynode_at_path(root, "image") && !r->image_repository)
+		fail(ld, ynode_where(root, "image"), "image.repository: missing required key when image is given");
 	r->image_env = map_at(root, "image.env");
 	r->image_labels = map_at(root, "image.labels");
 	r->image_zstd = strcmp(str_at(root, "image.compression", "gzip"), "zstd") == 0;
@@ -817,7 +771,7 @@ static void load_image(struct loader *ld, const struct ynode *root)
 	r->image_revision = str_at(root, "image.revision", NULL);
 	load_files(ld, root);
 	if (r->base_image && base_is_local(r->base_image) && !r->image_repository)
-		fail(ld, where(root, "flink.image"),
+		fail(ld, ynode_where(root, "flink.image"),
 		     "flink.image: a base read from disk (%s) cannot be deployed as is: set image.repository "
 		     "for the image factory builds", r->base_image);
 	check_list_items(ld, root, "image.tags", is_tag, "a valid image tag");
@@ -827,7 +781,7 @@ static void load_image(struct loader *ld, const struct ynode *root)
 static void load_connectors(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	const struct ynode *list = at_path(root, "connectors");
+	const struct ynode *list = ynode_at_path(root, "connectors");
 	char minor[16];
 
 	if (!list || list->kind != YNODE_SEQUENCE)
@@ -924,7 +878,7 @@ static void load_connectors(struct loader *ld, const struct ynode *root)
 static void load_scripts(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	const struct ynode *list = at_path(root, "python.scripts");
+	const struct ynode *list = ynode_at_path(root, "python.scripts");
 	size_t total = 0;
 
 	if (!list || list->kind != YNODE_SEQUENCE)
@@ -1033,7 +987,7 @@ static void load_requirements_file(struct loader *ld, const struct ynode *node)
 static void load_python_runtime(struct loader *ld, const struct ynode *root)
 {
 	struct recipe_python_runtime *rt = &ld->recipe->python_runtime;
-	const struct ynode *node = at_path(root, "python.runtime");
+	const struct ynode *node = ynode_at_path(root, "python.runtime");
 
 	if (!node || node->kind != YNODE_MAPPING)
 		return;
@@ -1052,7 +1006,7 @@ static void load_python_runtime(struct loader *ld, const struct ynode *root)
 	if (!is_absolute_clean_path(rt->path) || strcmp(rt->path, "/") == 0 || strlen(rt->path) > RECIPE_RUNTIME_PATH_MAX ||
 	    mount_hides_flink(rt->path) ||
 	    strncmp(rt->path, FLINK_HOME, strlen(FLINK_HOME)) == 0)
-		fail(ld, where(node, "path"), "python.runtime.path: '%s' must be an absolute directory outside %s, "
+		fail(ld, ynode_where(node, "path"), "python.runtime.path: '%s' must be an absolute directory outside %s, "
 		     "at most %d characters", rt->path, FLINK_HOME, RECIPE_RUNTIME_PATH_MAX);
 	if (!rt->sha256)
 		rt->url = rt->file = NULL; /* reported as missing by the schema */
@@ -1063,7 +1017,7 @@ static void load_python(struct loader *ld, const struct ynode *root)
 	struct recipe *r = ld->recipe;
 	const struct ynode *reqs;
 
-	r->has_python = at_path(root, "python") != NULL;
+	r->has_python = ynode_at_path(root, "python") != NULL;
 	if (!r->has_python)
 		return;
 	load_scripts(ld, root);
@@ -1078,24 +1032,24 @@ static void load_python(struct loader *ld, const struct ynode *root)
 	}
 	r->python_mount_path = str_at(root, "python.mountPath", FLINK_HOME "/pyflink");
 	r->python_entry = str_at(root, "python.entry", r->script_count ? r->scripts[0].key : NULL);
-	if (at_path(root, "python.entry") && r->script_count) {
+	if (ynode_at_path(root, "python.entry") && r->script_count) {
 		bool found = false;
 		for (size_t i = 0; i < r->script_count; i++)
 			found |= strcmp(r->scripts[i].key, r->python_entry) == 0;
 		if (!found)
-			fail(ld, at_path(root, "python.entry"),
+			fail(ld, ynode_at_path(root, "python.entry"),
 			     "python.entry: '%s' is not the file name of one of python.scripts", r->python_entry);
 	}
 	if (!is_absolute_clean_path(r->python_mount_path) || mount_hides_flink(r->python_mount_path))
-		fail(ld, where(root, "python.mountPath"),
+		fail(ld, ynode_where(root, "python.mountPath"),
 		     "python.mountPath: '%s' must be an absolute path that hides nothing of the image "
 		     "(not /opt/flink, its conf, lib, usrlib, plugins, opt or bin)", r->python_mount_path);
 	if (r->flink_version && r->flink_patch < 0)
-		fail(ld, at_path(root, "flink.version"),
+		fail(ld, ynode_at_path(root, "flink.version"),
 		     "flink.version: a PyFlink job needs the full release (e.g. %d.%d.0): the flink-python jar "
 		     "in the image is named after it", r->flink_major, r->flink_minor);
 
-	reqs = at_path(root, "python.requirements");
+	reqs = ynode_at_path(root, "python.requirements");
 	if (reqs && reqs->kind == YNODE_SCALAR && !yscalar_is_null(reqs))
 		load_requirements_file(ld, reqs);
 	if (!reqs || reqs->kind != YNODE_SEQUENCE)
@@ -1112,8 +1066,11 @@ static void load_python(struct loader *ld, const struct ynode *root)
 		req->sha256 = list_at(reqs->values[i], "sha256");
 		req->file = str_at(reqs->values[i], "file", NULL);
 		req->url = str_at(reqs->values[i], "url", NULL);
-		if (!req->name || !req->version)
+		if (!req->name || !req->version) { /* reported by the schema; this slot is reused */
+			free(req->sha256.items);
+			memset(req, 0, sizeof(*req));
 			continue;
+		}
 		if (req->file && req->url)
 			fail(ld, ynode_get(reqs->values[i], "url"),
 			     "python.requirements[%zu]: give either file or url, not both", i);
@@ -1157,39 +1114,39 @@ static void load_job_spec(struct loader *ld, const struct ynode *node, struct re
 static void load_jobs(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	const struct ynode *sessions = at_path(root, "sessionJobs");
+	const struct ynode *sessions = ynode_at_path(root, "sessionJobs");
 
 	r->mode = strcmp(str_at(root, "mode", "application"), "session") == 0 ? RECIPE_SESSION
 									       : RECIPE_APPLICATION;
-	r->has_java = at_path(root, "java") != NULL;
-	load_job_spec(ld, at_path(root, "job"), &r->job);
+	r->has_java = ynode_at_path(root, "java") != NULL;
+	load_job_spec(ld, ynode_at_path(root, "job"), &r->job);
 	r->job.jar_uri = str_at(root, "java.jarURI", NULL);
 	r->job.entry_class = str_at(root, "java.entryClass", NULL);
 	r->job.args = list_at(root, "java.args");
 	r->savepoint_interval = str_at(root, "job.savepoint.interval", NULL);
 	r->savepoint_history = int_at(root, "job.savepoint.historyMaxCount", 0);
 	if (r->savepoint_interval && !is_duration(r->savepoint_interval))
-		fail(ld, at_path(root, "job.savepoint.interval"),
+		fail(ld, ynode_at_path(root, "job.savepoint.interval"),
 		     "job.savepoint.interval: '%s' is not a duration like 30min or 6h", r->savepoint_interval);
 
 	if (r->mode == RECIPE_APPLICATION) {
 		if (r->has_python && r->has_java)
-			fail(ld, where(root, "java"), "java: an application runs one job: give either python or java");
+			fail(ld, ynode_where(root, "java"), "java: an application runs one job: give either python or java");
 		else if (!r->has_python && !r->has_java)
 			fail(ld, root, "recipe: an application needs a job: add a 'python' or a 'java' section");
 		if (sessions)
 			fail(ld, sessions, "sessionJobs: only a session cluster (mode: session) runs session jobs");
 		if (r->job.jar_uri && !has_scheme(r->job.jar_uri))
-			fail(ld, at_path(root, "java.jarURI"),
+			fail(ld, ynode_at_path(root, "java.jarURI"),
 			     "java.jarURI: '%s' needs a scheme, e.g. local:///opt/flink/usrlib/app.jar", r->job.jar_uri);
 	} else {
 		if (r->has_python)
-			fail(ld, where(root, "python"), "python: PyFlink scripts run in application mode; a session "
+			fail(ld, ynode_where(root, "python"), "python: PyFlink scripts run in application mode; a session "
 							"cluster takes jobs as jarURI in sessionJobs");
 		if (r->has_java)
-			fail(ld, where(root, "java"), "java: a session cluster takes its jobs in sessionJobs");
-		if (at_path(root, "job"))
-			fail(ld, where(root, "job"), "job: a session cluster has no job of its own; configure sessionJobs");
+			fail(ld, ynode_where(root, "java"), "java: a session cluster takes its jobs in sessionJobs");
+		if (ynode_at_path(root, "job"))
+			fail(ld, ynode_where(root, "job"), "job: a session cluster has no job of its own; configure sessionJobs");
 	}
 
 	if (!sessions || sessions->kind != YNODE_SEQUENCE)
@@ -1216,11 +1173,6 @@ static void load_jobs(struct loader *ld, const struct ynode *root)
 		for (size_t k = 0; k < r->session_job_count; k++)
 			if (strcmp(r->session_jobs[k].name, sj->name) == 0)
 				fail(ld, ynode_get(item, "name"), "sessionJobs[%zu].name: '%s' is used twice", i, sj->name);
-		if (!uri_scheme_is(sj->job.jar_uri, "https"))
-			fail(ld, ynode_get(item, "jarURI"),
-			     "sessionJobs[%zu].jarURI: '%s' must be an https:// URI: the operator downloads session "
-			     "job jars and allows only https by default (kubernetes.operator.user.artifacts.allowed-schemes)",
-			     i, sj->job.jar_uri);
 		r->session_job_count++;
 	}
 }
@@ -1234,45 +1186,34 @@ static void load_resources(struct loader *ld, const struct ynode *root, const ch
 	snprintf(path, sizeof(path), "%s.memory", section);
 	res->memory = str_at(root, path, NULL);
 	if (res->memory && !is_memory_size(res->memory))
-		fail(ld, at_path(root, path), "%s: '%s' is not a memory size like 2048m or 2g", path, res->memory);
+		fail(ld, ynode_at_path(root, path), "%s: '%s' is not a memory size like 2048m or 2g", path, res->memory);
 	snprintf(path, sizeof(path), "%s.cpu", section);
-	if (yscalar_number(at_path(root, path), &cpu)) {
+	if (yscalar_number(ynode_at_path(root, path), &cpu)) {
 		res->cpu = cpu;
 		res->cpu_set = true;
 		if (cpu <= 0)
-			fail(ld, at_path(root, path), "%s: must be greater than 0", path);
+			fail(ld, ynode_at_path(root, path), "%s: must be greater than 0", path);
 	}
 	snprintf(path, sizeof(path), "%s.replicas", section);
 	res->replicas = int_at(root, path, 0);
 	snprintf(path, sizeof(path), "%s.ephemeralStorage", section);
 	res->ephemeral_storage = str_at(root, path, NULL);
 	if (res->ephemeral_storage && !is_quantity(res->ephemeral_storage))
-		fail(ld, at_path(root, path), "%s: '%s' is not a quantity like 10Gi", path, res->ephemeral_storage);
+		fail(ld, ynode_at_path(root, path), "%s: '%s' is not a quantity like 10Gi", path, res->ephemeral_storage);
 }
 
 static void load_cluster(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
-	static const char *const forbidden[] = {"kubernetes.namespace", "kubernetes.cluster-id",
-						"high-availability.cluster-id", NULL};
-	const struct ynode *conf = at_path(root, "flinkConfiguration");
 
 	load_resources(ld, root, "jobManager", &r->job_manager);
 	load_resources(ld, root, "taskManager", &r->task_manager);
 	r->task_slots = int_at(root, "taskManager.slots", 0);
 	r->service_account = str_at(root, "serviceAccount", "flink");
-	if (!k8s_dns_subdomain(r->service_account))
-		fail(ld, where(root, "serviceAccount"),
-		     "serviceAccount: '%s' is not a valid ServiceAccount name; the operator requires one", r->service_account);
 	r->create_rbac = bool_at(root, "rbac.create", false, NULL);
 	r->flink_configuration = map_at(root, "flinkConfiguration");
 	r->env = map_at(root, "env");
-	for (size_t i = 0; conf && conf->kind == YNODE_MAPPING && i < conf->count; i++)
-		for (const char *const *f = forbidden; *f; f++)
-			if (strcmp(conf->keys[i]->value, *f) == 0)
-				fail(ld, conf->keys[i], "flinkConfiguration.%s: the operator sets this key itself and "
-							"rejects deployments that set it", *f);
-	const struct ynode *env = at_path(root, "env");
+	const struct ynode *env = ynode_at_path(root, "env");
 	for (size_t i = 0; env && env->kind == YNODE_MAPPING && i < env->count; i++) {
 		const char *k = env->keys[i]->value;
 		bool ok = *k && !isdigit((unsigned char)*k);
@@ -1309,7 +1250,7 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		{&r->savepoints_dir, "savepoints", {"state.savepoints.dir", "execution.checkpointing.savepoint-dir"}},
 		{&r->ha_dir, "haStorageDir", {"high-availability.storageDir", NULL}},
 	};
-	const struct ynode *conf_node = at_path(root, "flinkConfiguration");
+	const struct ynode *conf_node = ynode_at_path(root, "flinkConfiguration");
 	for (size_t i = 0; i < sizeof(sources) / sizeof(*sources); i++) {
 		struct dir_source *src = &sources[i];
 		char path[64];
@@ -1317,7 +1258,7 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		const char *label = path;
 
 		snprintf(path, sizeof(path), "state.%s", src->state_key);
-		node = at_path(root, path);
+		node = ynode_at_path(root, path);
 		for (size_t k = 0; k < 2 && !*src->value && src->conf_keys[k]; k++) {
 			*src->value = kv_get(conf, src->conf_keys[k]);
 			node = ynode_get(conf_node, src->conf_keys[k]);
@@ -1330,13 +1271,13 @@ static void load_state(struct loader *ld, const struct ynode *root)
 	if (r->ha && !r->ha_dir && r->checkpoints_dir)
 		r->ha_dir = pool_printf(r, "%s/ha", r->checkpoints_dir);
 	if (r->ha && !r->ha_dir)
-		fail(ld, where(root, "state.ha"), "state.ha: Kubernetes HA needs a storage directory: set "
+		fail(ld, ynode_where(root, "state.ha"), "state.ha: Kubernetes HA needs a storage directory: set "
 						  "state.haStorageDir or state.checkpoints");
 	if (r->checkpoint_interval && !is_duration(r->checkpoint_interval))
-		fail(ld, at_path(root, "state.checkpointInterval"),
+		fail(ld, ynode_at_path(root, "state.checkpointInterval"),
 		     "state.checkpointInterval: '%s' is not a duration like 60s or 5min", r->checkpoint_interval);
 
-	r->has_volume = at_path(root, "state.volume") != NULL;
+	r->has_volume = ynode_at_path(root, "state.volume") != NULL;
 	if (r->has_volume) {
 		struct recipe_volume *v = &r->volume;
 		v->claim_name = str_at(root, "state.volume.claimName", "");
@@ -1345,66 +1286,39 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		v->storage_class = str_at(root, "state.volume.storageClass", NULL);
 		v->access_modes = list_at(root, "state.volume.accessModes");
 		v->mount_path = str_at(root, "state.volume.mountPath", "");
-		if (at_path(root, "state.volume.claimName") && !k8s_dns_subdomain(v->claim_name))
-			fail(ld, where(root, "state.volume.claimName"), "state.volume.claimName: '%s' is not a valid name",
+		if (ynode_at_path(root, "state.volume.claimName") && !k8s_dns_subdomain(v->claim_name))
+			fail(ld, ynode_where(root, "state.volume.claimName"), "state.volume.claimName: '%s' is not a valid name",
 			     v->claim_name);
-		if (at_path(root, "state.volume.mountPath") &&
+		if (ynode_at_path(root, "state.volume.mountPath") &&
 		    (!is_absolute_clean_path(v->mount_path) || mount_hides_flink(v->mount_path)))
-			fail(ld, where(root, "state.volume.mountPath"),
+			fail(ld, ynode_where(root, "state.volume.mountPath"),
 			     "state.volume.mountPath: '%s' must be an absolute path that hides nothing of the image",
 			     v->mount_path);
 		if (v->create && !v->size)
-			fail(ld, where(root, "state.volume"), "state.volume.size: required when create is true");
+			fail(ld, ynode_where(root, "state.volume"), "state.volume.size: required when create is true");
 		if (v->size && !is_quantity(v->size))
-			fail(ld, where(root, "state.volume.size"), "state.volume.size: '%s' is not a quantity like 50Gi",
+			fail(ld, ynode_where(root, "state.volume.size"), "state.volume.size: '%s' is not a quantity like 50Gi",
 			     v->size);
 		for (size_t i = 0; i < v->access_modes.count; i++) {
 			const char *m = v->access_modes.items[i];
 			if (strcmp(m, "ReadWriteOnce") && strcmp(m, "ReadOnlyMany") && strcmp(m, "ReadWriteMany") &&
 			    strcmp(m, "ReadWriteOncePod"))
-				fail(ld, at_path(root, "state.volume.accessModes")->values[i],
+				fail(ld, ynode_at_path(root, "state.volume.accessModes")->values[i],
 				     "state.volume.accessModes[%zu]: '%s' is not ReadWriteOnce, ReadOnlyMany, "
 				     "ReadWriteMany or ReadWriteOncePod", i, m);
 		}
 	}
-	r->has_s3 = at_path(root, "state.s3") != NULL;
+	r->has_s3 = ynode_at_path(root, "state.s3") != NULL;
 	if (r->has_s3) {
 		r->s3.endpoint = str_at(root, "state.s3.endpoint", NULL);
 		r->s3.path_style_access = bool_at(root, "state.s3.pathStyleAccess", false, NULL);
 		r->s3.credentials_secret = str_at(root, "state.s3.credentialsSecret", "");
 		r->s3.access_key_field = str_at(root, "state.s3.accessKeyField", "access-key");
 		r->s3.secret_key_field = str_at(root, "state.s3.secretKeyField", "secret-key");
-		if (at_path(root, "state.s3.credentialsSecret") && !k8s_dns_subdomain(r->s3.credentials_secret))
-			fail(ld, where(root, "state.s3.credentialsSecret"),
+		if (ynode_at_path(root, "state.s3.credentialsSecret") && !k8s_dns_subdomain(r->s3.credentials_secret))
+			fail(ld, ynode_where(root, "state.s3.credentialsSecret"),
 			     "state.s3.credentialsSecret: '%s' is not a valid Secret name", r->s3.credentials_secret);
 	}
-
-	/* The operator's webhook rules for stateful upgrades. An upgradeMode outside the known
-	 * values was already reported and is not second-guessed here. */
-	if (r->mode == RECIPE_APPLICATION && is_stateful(r->job.upgrade_mode) && !r->checkpoints_dir)
-		fail(ld, where(root, "job.upgradeMode"),
-		     "job.upgradeMode: %s needs a checkpoint directory: set state.checkpoints", r->job.upgrade_mode);
-	if (r->mode == RECIPE_APPLICATION && strcmp(r->job.upgrade_mode, "savepoint") == 0 && !r->savepoints_dir)
-		fail(ld, where(root, "job.upgradeMode"),
-		     "job.upgradeMode: savepoint needs a savepoint directory: set state.savepoints");
-	for (size_t i = 0; i < r->session_job_count; i++) {
-		const struct recipe_session_job *sj = &r->session_jobs[i];
-		const char *mode = sj->job.upgrade_mode;
-		if (is_stateful(mode) && !r->checkpoints_dir)
-			fail(ld, where(sj->node, "upgradeMode"),
-			     "sessionJobs[%zu].upgradeMode: %s needs a checkpoint directory: set state.checkpoints",
-			     sj->index, mode);
-		if (strcmp(mode, "savepoint") == 0 && !r->savepoints_dir)
-			fail(ld, where(sj->node, "upgradeMode"),
-			     "sessionJobs[%zu].upgradeMode: savepoint needs a savepoint directory: set state.savepoints",
-			     sj->index);
-	}
-	if (r->savepoint_interval && !r->savepoints_dir)
-		fail(ld, where(root, "job.savepoint.interval"),
-		     "job.savepoint.interval: periodic savepoints need a savepoint directory: set state.savepoints");
-	if (r->job_manager.replicas > 1 && !r->ha)
-		fail(ld, where(root, "jobManager.replicas"),
-		     "jobManager.replicas: more than one JobManager needs high availability: set state.ha: kubernetes");
 
 	bool uses_s3 = false;
 	for (size_t i = 0; i < sizeof(sources) / sizeof(*sources); i++) {
@@ -1417,7 +1331,7 @@ static void load_state(struct loader *ld, const struct ynode *root)
 		for (size_t i = 0; i < r->artifact_count; i++)
 			plugin |= strncmp(r->artifacts[i].destination, "plugins/s3", 10) == 0;
 		if (!plugin)
-			warn(ld, where(root, "state"),
+			warn(ld, ynode_where(root, "state"),
 			     "state: S3 directories need an S3 filesystem plugin in the image: add the connector "
 			     "s3-fs-presto (checkpoints) or s3-fs-hadoop");
 	}
@@ -1427,7 +1341,7 @@ static void load_monitoring_and_ingress(struct loader *ld, const struct ynode *r
 {
 	struct recipe *r = ld->recipe;
 
-	r->metrics = at_path(root, "monitoring") != NULL &&
+	r->metrics = ynode_at_path(root, "monitoring") != NULL &&
 		     bool_at(root, "monitoring.prometheus", true, NULL);
 	r->metrics_port = int_at(root, "monitoring.port", 9249);
 	r->monitor_kind = str_at(root, "monitoring.monitor", "PodMonitor");
@@ -1436,11 +1350,11 @@ static void load_monitoring_and_ingress(struct loader *ld, const struct ynode *r
 	r->monitor_labels = map_at(root, "monitoring.labels");
 	r->monitor_interval = str_at(root, "monitoring.interval", "30s");
 	check_labels(ld, root, "monitoring.labels");
-	if (at_path(root, "monitoring.interval") && !is_prometheus_duration(r->monitor_interval))
-		fail(ld, at_path(root, "monitoring.interval"),
+	if (ynode_at_path(root, "monitoring.interval") && !is_prometheus_duration(r->monitor_interval))
+		fail(ld, ynode_at_path(root, "monitoring.interval"),
 		     "monitoring.interval: '%s' is not a Prometheus duration like 30s or 1m", r->monitor_interval);
 
-	r->has_ingress = at_path(root, "ingress") != NULL;
+	r->has_ingress = ynode_at_path(root, "ingress") != NULL;
 	if (!r->has_ingress)
 		return;
 	r->ingress_style = str_at(root, "ingress.style", "ingress");
@@ -1449,15 +1363,15 @@ static void load_monitoring_and_ingress(struct loader *ld, const struct ynode *r
 	r->ingress_path = str_at(root, "ingress.path", "/");
 	r->ingress_tls_secret = str_at(root, "ingress.tlsSecret", NULL);
 	r->ingress_annotations = map_at(root, "ingress.annotations");
-	if (at_path(root, "ingress.host") && !k8s_dns_subdomain(r->ingress_host) &&
+	if (ynode_at_path(root, "ingress.host") && !k8s_dns_subdomain(r->ingress_host) &&
 	    !(r->ingress_host[0] == '*' && r->ingress_host[1] == '.' && k8s_dns_subdomain(r->ingress_host + 2)))
-		fail(ld, where(root, "ingress.host"), "ingress.host: '%s' is not a DNS name", r->ingress_host);
+		fail(ld, ynode_where(root, "ingress.host"), "ingress.host: '%s' is not a DNS name", r->ingress_host);
 	if (r->ingress_path[0] != '/')
-		fail(ld, where(root, "ingress.path"), "ingress.path: '%s' must start with '/'", r->ingress_path);
+		fail(ld, ynode_where(root, "ingress.path"), "ingress.path: '%s' must start with '/'", r->ingress_path);
 	if (r->ingress_class && !k8s_dns_subdomain(r->ingress_class))
-		fail(ld, where(root, "ingress.className"), "ingress.className: '%s' is not a valid name", r->ingress_class);
+		fail(ld, ynode_where(root, "ingress.className"), "ingress.className: '%s' is not a valid name", r->ingress_class);
 	if (r->ingress_tls_secret && !k8s_dns_subdomain(r->ingress_tls_secret))
-		fail(ld, where(root, "ingress.tlsSecret"), "ingress.tlsSecret: '%s' is not a valid Secret name",
+		fail(ld, ynode_where(root, "ingress.tlsSecret"), "ingress.tlsSecret: '%s' is not a valid Secret name",
 		     r->ingress_tls_secret);
 }
 
@@ -1474,14 +1388,14 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 	r->gitops_branch = str_at(root, "gitops.branch", "main");
 	r->gitops_path = str_at(root, "gitops.path", NULL);
 	if (r->gitops_url && !has_scheme(r->gitops_url) && !strchr(r->gitops_url, ':') && r->gitops_url[0] != '/')
-		fail(ld, where(root, "gitops.url"),
+		fail(ld, ynode_where(root, "gitops.url"),
 		     "gitops.url: '%s' is not a Git URL (https://, ssh://, git@host:path or a local path)", r->gitops_url);
-	if (at_path(root, "gitops.branch") &&
+	if (ynode_at_path(root, "gitops.branch") &&
 	    (strstr(r->gitops_branch, "..") || strpbrk(r->gitops_branch, " ~^:?*[\\") || r->gitops_branch[0] == '-' ||
 	     r->gitops_branch[0] == '/'))
-		fail(ld, where(root, "gitops.branch"), "gitops.branch: '%s' is not a valid branch name", r->gitops_branch);
+		fail(ld, ynode_where(root, "gitops.branch"), "gitops.branch: '%s' is not a valid branch name", r->gitops_branch);
 	if (r->gitops_path && (r->gitops_path[0] == '/' || strstr(r->gitops_path, "..")))
-		fail(ld, where(root, "gitops.path"), "gitops.path: '%s' must be a relative path inside the repository",
+		fail(ld, ynode_where(root, "gitops.path"), "gitops.path: '%s' must be a relative path inside the repository",
 		     r->gitops_path);
 	r->templates_dir = str_at(root, "templates", NULL);
 	/* A mistyped overlay directory must not silently drop the overlay (hardening, say). */
@@ -1489,10 +1403,10 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 		char *dir = r->templates_dir[0] == '/' ? xstrdup(r->templates_dir) : fs_path_join(r->dir, r->templates_dir);
 		struct stat st;
 		if (stat(dir, &st) != 0)
-			fail(ld, where(root, "templates"), "templates: '%s' does not exist (%s)", r->templates_dir,
+			fail(ld, ynode_where(root, "templates"), "templates: '%s' does not exist (%s)", r->templates_dir,
 			     strerror(errno));
 		else if (!S_ISDIR(st.st_mode))
-			fail(ld, where(root, "templates"), "templates: '%s' is not a directory", r->templates_dir);
+			fail(ld, ynode_where(root, "templates"), "templates: '%s' is not a directory", r->templates_dir);
 		free(dir);
 	}
 }
@@ -1502,6 +1416,7 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 {
 	struct recipe *r = calloc(1, sizeof(*r));
 	struct loader ld = {.recipe = r, .diags = diags, .catalog = catalog, .read_scripts = read_scripts};
+	const struct render_target *target;
 	const struct ynode *root;
 
 	*out = NULL;
@@ -1513,6 +1428,7 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 		return -1;
 	}
 	r->file = r->doc->file;
+	r->render_target = RENDER_TARGET_DEFAULT;
 	root = r->doc->root;
 	if (schema_check(&recipe_schema, root, "", file, diags))
 		ld.errors++;
@@ -1531,6 +1447,16 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 	load_state(&ld, root);
 	load_monitoring_and_ingress(&ld, root);
 	load_operator_and_gitops(&ld, root);
+	/* What the target operator would refuse, reported with the rest. Last, because its rules
+	 * read what the loaders above computed; messages are printed sorted by position, so the
+	 * order of the checks does not show. */
+	target = render_target_find(r->render_target);
+	if (!target) {
+		error_set(err, ERROR_INTERNAL, "no render target '%s'", r->render_target);
+		recipe_free(r);
+		return -1;
+	}
+	target->validate(r, diags);
 
 	if (diag_list_has_errors(diags)) {
 		size_t n = diags->errors;

@@ -1,8 +1,9 @@
 /* recipe.h - the recipe (recipe.yaml): what one Flink application is made of.
  *
  * recipe_load parses, checks the document against the recipe schema and then against the
- * rules the Flink Kubernetes Operator's webhook enforces, reporting every problem in one
- * pass. A recipe that loads without errors renders.
+ * rules of its render target (for the Apache operator, what its admission webhook enforces;
+ * see render/target.h), reporting every problem in one pass. A recipe that loads without
+ * errors renders.
  *
  * Strings point into the parsed document or into the recipe's own pool and live as long as
  * the recipe.
@@ -223,6 +224,10 @@ struct recipe {
 	const char *gitops_path;
 
 	const char *templates_dir; /* absolute or relative to the recipe; NULL when none */
+
+	/* The render target (render/target.h) whose objects the recipe becomes and whose rules
+	 * it was checked against; RENDER_TARGET_DEFAULT while no recipe key chooses another. */
+	const char *render_target;
 
 	/* strings the recipe computed itself */
 	char **pool;

@@ -48,6 +48,7 @@ struct registry {
 	size_t retired_count;
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
+	const struct http_observer *observer; /* the config's, for every request */
 	pthread_mutex_t lock; /* blobs are pushed from several threads: guards tokens and credentials */
 };
 
@@ -319,6 +320,7 @@ int registry_open(struct registry **out, const struct config *config, const char
 	insecure = reg->settings && reg->settings->insecure;
 	reg->may_downgrade = !insecure && registry_host_is_local(host) && !reg->ca_file;
 	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
+	reg->observer = config ? config->http_observer : NULL;
 	pthread_mutex_init(&reg->lock, NULL);
 	(void)err;
 	*out = reg;
@@ -387,6 +389,7 @@ static void settle_scheme(struct registry *reg)
 	t.url = xasprintf("%s/v2/", reg->base_url);
 	t.callbacks = &download_body_callbacks;
 	t.user = &b;
+	t.observer = reg->observer;
 	b.err = &ignored;
 	if (http_run_one(&t, 1, &ignored) == 0 && t.outcome == HTTP_FAILED && t.curl_code == CURLE_SSL_CONNECT_ERROR) {
 		free(reg->base_url);
@@ -454,6 +457,7 @@ static int fetch_token(struct registry *reg, const char *challenge, const char *
 	t.ca_file = reg->ca_file;
 	t.callbacks = &download_body_callbacks;
 	t.user = &b;
+	t.observer = reg->observer;
 	if (run(&t, err))
 		goto out;
 	if (t.outcome != HTTP_OK) {
@@ -551,6 +555,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.ca_file = reg->ca_file;
 		t.callbacks = &download_body_callbacks;
 		t.user = rq->body ? rq->body : &scratch;
+		t.observer = reg->observer;
 		pthread_mutex_lock(&reg->lock);
 		/* Tokens and credentials are never freed while the registry is open: pointers to
 		 * them stay valid after unlocking. They go only to the registry itself, never to
@@ -1005,11 +1010,18 @@ struct push_job {
 	long long *sizes;
 	size_t count;
 	size_t next;
+	size_t done;
+	const struct registry_push_hooks *hooks;
 	struct registry_push_stats stats;
 	struct error err;
 	bool failed;
 	pthread_mutex_t lock;
 };
+
+static bool interrupted(const struct registry_push_hooks *hooks)
+{
+	return hooks && hooks->interrupted && *hooks->interrupted;
+}
 
 static void *push_worker(void *arg)
 {
@@ -1023,6 +1035,10 @@ static void *push_worker(void *arg)
 
 		pthread_mutex_lock(&job->lock);
 		i = job->next++;
+		if (!job->failed && i < job->count && interrupted(job->hooks)) {
+			job->failed = true;
+			error_set(&job->err, ERROR_INTERRUPTED, "interrupted before every blob was pushed; no tag was moved");
+		}
 		if (job->failed || i >= job->count) {
 			pthread_mutex_unlock(&job->lock);
 			return NULL;
@@ -1039,13 +1055,26 @@ static void *push_worker(void *arg)
 			job->failed = true;
 			job->err = err;
 		}
+		if (rc == 0 && job->hooks && job->hooks->on_blob) {
+			struct registry_push_progress p = {
+				.done = ++job->done,
+				.total = job->count,
+				.digest = job->digests[i],
+				.size = job->sizes[i],
+				.fate = mine.uploaded ? REGISTRY_BLOB_UPLOADED
+					: mine.mounted ? REGISTRY_BLOB_MOUNTED : REGISTRY_BLOB_EXISTING,
+				.stats = &job->stats,
+			};
+			job->hooks->on_blob(job->hooks->ctx, &p);
+		}
 		pthread_mutex_unlock(&job->lock);
 	}
 }
 
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
 		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
-		  void *source_ctx, struct registry_push_stats *stats, struct error *err)
+		  void *source_ctx, const struct registry_push_hooks *hooks, struct registry_push_stats *stats,
+		  struct error *err)
 {
 	char *path = fs_path_join(blob_dir, manifest_digest + 7), *data = NULL;
 	size_t size = 0, i;
@@ -1069,7 +1098,7 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 		json_t *layers = json_object_get(m, "layers"), *cfg = json_object_get(m, "config");
 		size_t n = json_array_size(layers) + 1, threads = n < PUSH_THREADS ? n : PUSH_THREADS;
 		struct push_job job = {.reg = reg, .repository = repository, .blob_dir = blob_dir, .mount_from = mount_from,
-				       .source = source, .source_ctx = source_ctx};
+				       .source = source, .source_ctx = source_ctx, .hooks = hooks};
 		pthread_t tids[PUSH_THREADS];
 
 		job.digests = calloc(n, sizeof(*job.digests));
@@ -1109,11 +1138,19 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 		}
 	}
 	/* By digest first: a tag then points at a manifest that is already complete. */
+	if (interrupted(hooks)) {
+		error_set(err, ERROR_INTERRUPTED, "interrupted before the manifest was pushed; no tag was moved");
+		goto out;
+	}
 	if (put_manifest(reg, repository, manifest_digest, media, data, size, err))
 		goto out;
 	for (i = 0; i < tag_count; i++)
-		if (put_manifest(reg, repository, tags[i], media, data, size, err))
+		if (interrupted(hooks)) {
+			error_set(err, ERROR_INTERRUPTED, "interrupted after the manifest, before tag %s", tags[i]);
 			goto out;
+		} else if (put_manifest(reg, repository, tags[i], media, data, size, err)) {
+			goto out;
+		}
 	rc = 0;
 out:
 	json_decref(m);

@@ -10,6 +10,7 @@
 #ifndef FACTORY_REGISTRY_H
 #define FACTORY_REGISTRY_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "cache.h"
@@ -61,11 +62,33 @@ struct registry_push_stats {
 	size_t existing;  /* blobs the registry had */
 };
 
+enum registry_blob_fate { REGISTRY_BLOB_UPLOADED, REGISTRY_BLOB_MOUNTED, REGISTRY_BLOB_EXISTING };
+
+/* One blob of a push is in the registry. */
+struct registry_push_progress {
+	size_t done, total; /* blobs: the config and every layer */
+	const char *digest;
+	long long size;
+	enum registry_blob_fate fate;
+	const struct registry_push_stats *stats; /* so far */
+};
+
+/* What a push reports as it goes and when it stops; every member may be NULL. */
+struct registry_push_hooks {
+	/* Called from the pushing threads, one call at a time. */
+	void (*on_blob)(void *ctx, const struct registry_push_progress *progress);
+	void *ctx;
+	/* Checked before each blob and each manifest: once set, no new request is started and
+	 * the push fails with ERROR_INTERRUPTED (tags are never moved to a partial image). */
+	const volatile sig_atomic_t *interrupted;
+};
+
 /* Pushes the image (blobs from `blob_dir`, an image layout's blobs/sha256) to `repository`,
  * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
- * the same registry that may already hold the base layers. */
+ * the same registry that may already hold the base layers. `hooks` may be NULL. */
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
 		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
-		  void *source_ctx, struct registry_push_stats *stats, struct error *err);
+		  void *source_ctx, const struct registry_push_hooks *hooks, struct registry_push_stats *stats,
+		  struct error *err);
 
 #endif

@@ -2,7 +2,9 @@
  *
  * Rendering is a pure function of the recipe, its scripts, its templates and the image
  * reference: no clock, no environment, no host name. Each object becomes one file of the
- * bundle; kustomization.yaml lists them.
+ * bundle; kustomization.yaml lists them. Which objects a recipe becomes is up to its render
+ * target, the operator that runs it (render/target.h); render/k8s.h builds the ones every
+ * target shares.
  */
 #ifndef FACTORY_RENDER_H
 #define FACTORY_RENDER_H
@@ -36,7 +38,8 @@ struct render_options {
 	const char *image;
 };
 
-/* Builds every object. Problems in templates are reported to `diags`. */
+/* Builds every object with the recipe's render target. Problems in templates are reported
+ * to `diags`. */
 int render_recipe(struct render_output **out, const struct recipe *recipe,
 		  const struct render_options *options, struct diag_list *diags, struct error *err);
 void render_output_free(struct render_output *output);

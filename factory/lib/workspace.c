@@ -53,6 +53,8 @@ int workspace_open(struct workspace *ws, const char *recipe_path, const struct w
 	free(config_path);
 	if (rc)
 		return -1;
+	if (options)
+		ws->config->http_observer = options->http_observer;
 
 	if (options && options->catalog_dir)
 		catalog_dir = strdup(options->catalog_dir);

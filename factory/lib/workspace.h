@@ -16,6 +16,7 @@ struct workspace {
 struct workspace_options {
 	const char *config_path;  /* --config; NULL to search */
 	const char *catalog_dir;  /* --catalog; NULL for the configured or installed one */
+	const struct http_observer *http_observer; /* becomes config->http_observer; may be NULL */
 };
 
 /* Finds and loads the configuration for `recipe_path` and the connector catalog: --catalog,

@@ -23,6 +23,7 @@ struct http_engine {
 	size_t running;
 	struct http_stats stats;
 	const volatile sig_atomic_t *interrupted;
+	const struct http_observer *observer;
 	struct http_transfer **active; /* in flight, to abort them on an interrupt */
 	size_t active_capacity;
 };
@@ -84,6 +85,77 @@ void http_engine_set_interrupt(struct http_engine *e, const volatile sig_atomic_
 	e->interrupted = flag;
 }
 
+void http_engine_set_observer(struct http_engine *e, const struct http_observer *observer)
+{
+	e->observer = observer;
+}
+
+char *http_url_redact(const char *url)
+{
+	const char *scheme = strstr(url, "://"), *host = scheme ? scheme + 3 : url, *p;
+	size_t authority = strcspn(host, "/?#"), len = strlen(url);
+	const char *at = memchr(host, '@', authority);
+	char *out = malloc(4 * len + 1), *o = out; /* each "=" may grow by "***" */
+
+	if (!out)
+		abort();
+	/* scheme://[userinfo@]host: the userinfo is the one part of an authority that is secret */
+	memcpy(o, url, (size_t)(host - url));
+	o += host - url;
+	p = at ? at + 1 : host;
+	memcpy(o, p, (size_t)(host + authority - p));
+	o += host + authority - p;
+	p = host + authority;
+	while (*p && *p != '?' && *p != '#')
+		*o++ = *p++;
+	if (*p == '?') {
+		/* Query values carry upload state, signatures and sometimes tokens: keep only the
+		 * names, which say what the request was. */
+		*o++ = *p++;
+		while (*p && *p != '#') {
+			while (*p && *p != '=' && *p != '&' && *p != '#')
+				*o++ = *p++;
+			if (*p == '=') {
+				memcpy(o, "=***", 4);
+				o += 4;
+				while (*p && *p != '&' && *p != '#')
+					p++;
+			}
+			if (*p == '&')
+				*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static const char *method_of(const struct http_transfer *t)
+{
+	if (t->method)
+		return t->method;
+	if (t->head)
+		return "HEAD";
+	return t->upload_path || t->upload_data ? "PUT" : "GET";
+}
+
+/* Tells the observer about one attempt; `failure` is NULL when a response came. */
+static void observe(const struct http_engine *e, const struct http_transfer *t, long status, const char *failure)
+{
+	const struct http_observer *o = t->observer ? t->observer : e->observer;
+	curl_off_t sent = 0, received = 0;
+	char *url;
+
+	if (!o || !o->on_exchange)
+		return;
+	if (t->easy) {
+		curl_easy_getinfo(t->easy, CURLINFO_SIZE_UPLOAD_T, &sent);
+		curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+	}
+	url = http_url_redact(t->url);
+	o->on_exchange(o->ctx, method_of(t), url, status, (long long)sent, (long long)received, failure);
+	free(url);
+}
+
 /* Ends every transfer as aborted: what they wrote is discarded by their owners. */
 static void abort_all(struct http_engine *e)
 {
@@ -97,6 +169,7 @@ static void abort_all(struct http_engine *e)
 		t->in_flight = false;
 		t->outcome = HTTP_ABORTED;
 		snprintf(t->error, sizeof(t->error), "interrupted");
+		observe(e, t, 0, t->error);
 		t->callbacks->on_done(t);
 	}
 	e->running = 0;
@@ -423,6 +496,8 @@ static void finish(struct http_engine *e, struct http_transfer *t, CURLcode code
 		retry = retryable_error(code);
 		snprintf(t->error, sizeof(t->error), "%s", curl_easy_strerror(code));
 	}
+	observe(e, t, t->outcome == HTTP_FAILED ? 0 : status,
+		t->outcome == HTTP_FAILED || t->outcome == HTTP_ABORTED ? (t->error[0] ? t->error : "aborted") : NULL);
 	if (retry && t->attempts < e->max_attempts) {
 		t->not_before = now_seconds() + backoff(t);
 		e->stats.retries++;
@@ -467,7 +542,7 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 
 		if (e->interrupted && *e->interrupted) {
 			abort_all(e);
-			return error_set(err, ERROR_IO, "interrupted");
+			return error_set(err, ERROR_INTERRUPTED, "interrupted");
 		}
 
 		if (start_ready(e, &next_wake))

@@ -20,6 +20,18 @@
 
 struct http_transfer;
 
+/* Whoever wants to see each HTTP exchange (factory -v). Called once per attempt, retries
+ * included, when the response is complete or the attempt failed, from the thread that ran
+ * it (several at once when requests run in parallel threads). `url` is redacted with
+ * http_url_redact; no header, credential or token is ever passed. `status` is 0 when no
+ * response came, and then `failure` says why (NULL otherwise). `sent` and `received` count
+ * body bytes. */
+struct http_observer {
+	void (*on_exchange)(void *ctx, const char *method, const char *url, long status, long long sent,
+			    long long received, const char *failure);
+	void *ctx;
+};
+
 struct http_callbacks {
 	/* The response to this attempt is a success (2xx) and its body follows. `resumed` is
 	 * true when the server honoured a Range request: the body continues the bytes already
@@ -54,6 +66,7 @@ struct http_transfer {
 	bool resumable;
 	const struct http_callbacks *callbacks;
 	void *user;
+	const struct http_observer *observer; /* may be NULL: the engine's, if any */
 
 	/* results */
 	enum http_outcome outcome;
@@ -104,6 +117,9 @@ void http_engine_add(struct http_engine *engine, struct http_transfer *t);
  * as HTTP_ABORTED ("interrupted") and http_engine_run returns -1. */
 void http_engine_set_interrupt(struct http_engine *engine, const volatile sig_atomic_t *flag);
 
+/* The observer of the transfers that have none of their own (may be NULL). */
+void http_engine_set_observer(struct http_engine *engine, const struct http_observer *observer);
+
 /* Runs until every queued transfer is done. `tick` (may be NULL) is called about every
  * 100 ms, for progress output. */
 int http_engine_run(struct http_engine *engine, void (*tick)(void *ctx), void *ctx, struct error *err);
@@ -116,6 +132,10 @@ const struct http_stats *http_engine_stats(const struct http_engine *engine);
 
 /* The value of a header of the final response (case-insensitive name), malloc'd, or NULL. */
 char *http_transfer_header(const struct http_transfer *t, const char *name);
+
+/* The URL without what may be a secret, for showing it: no userinfo, no fragment, and each
+ * query parameter's value replaced by "***" ("https://h/p?digest=***&_state=***"). malloc'd. */
+char *http_url_redact(const char *url);
 
 /* Frees what the engine attached to a finished transfer (not the transfer itself). */
 void http_transfer_cleanup(struct http_transfer *t);

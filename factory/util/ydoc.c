@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -343,6 +344,38 @@ const struct ynode *ynode_get_key(const struct ynode *map, const char *key)
 {
 	long i = find_key(map, key);
 	return i < 0 ? NULL : map->keys[i];
+}
+
+const struct ynode *ynode_at_path(const struct ynode *node, const char *path)
+{
+	char key[64];
+
+	while (node && *path) {
+		size_t len = strcspn(path, ".");
+		if (len >= sizeof(key))
+			return NULL;
+		memcpy(key, path, len);
+		key[len] = '\0';
+		node = ynode_get(node, key);
+		path += len + (path[len] == '.');
+	}
+	return node;
+}
+
+const struct ynode *ynode_where(const struct ynode *node, const char *path)
+{
+	const struct ynode *found = ynode_at_path(node, path);
+	const char *dot;
+	char parent[128];
+
+	if (found)
+		return found;
+	dot = strrchr(path, '.');
+	if (!dot)
+		return node;
+	snprintf(parent, sizeof(parent), "%.*s", (int)(dot - path), path);
+	found = ynode_at_path(node, parent);
+	return found ? found : node;
 }
 
 static bool is_plain(const struct ynode *node)

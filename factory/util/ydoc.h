@@ -64,6 +64,11 @@ void ydoc_free(struct ydoc *doc);
 const struct ynode *ynode_get(const struct ynode *map, const char *key);
 /* The key node of `key`, for positions. */
 const struct ynode *ynode_get_key(const struct ynode *map, const char *key);
+/* The node at a dotted path of mapping keys ("job.savepoint.interval"), or NULL. */
+const struct ynode *ynode_at_path(const struct ynode *node, const char *path);
+/* The node a message about `path` points at: the value if present, else the mapping that
+ * should hold it, else `node` itself, so a missing key is reported where it belongs. */
+const struct ynode *ynode_where(const struct ynode *node, const char *path);
 
 bool yscalar_is_null(const struct ynode *node);
 /* Each returns false when the node is not a scalar of that type. */

@@ -1,0 +1,33 @@
+#include "target.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Every target factory can render; see target.h for adding one. */
+static const struct render_target *const targets[] = {
+	&render_target_apache,
+	NULL,
+};
+
+const struct render_target *render_target_find(const char *name)
+{
+	for (const struct render_target *const *t = targets; name && *t; t++)
+		if (strcmp((*t)->name, name) == 0)
+			return *t;
+	return NULL;
+}
+
+void render_target_error(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
+			 const char *fmt, ...)
+{
+	/* The same bound as recipe_load's own messages, so a huge value is cut the same way
+	 * whichever module reports it. */
+	char msg[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_add(diags, DIAG_ERROR, recipe->file, node ? node->line : 0, node ? node->col : 0, "%s", msg);
+}
