@@ -65,6 +65,7 @@ static void set_error(struct fetch_item *item, const char *fmt, ...)
 	item->error = xvasprintf(fmt, ap);
 	va_end(ap);
 	item->state = FETCH_FAILED;
+	item->error_code = ERROR_NETWORK; /* the callers below say when it is something else */
 }
 
 static bool mirrors(const char *mirror_of, const char *name)
@@ -90,7 +91,7 @@ static int expand(const char *value, char **out, const char *what, const char *r
 	if (config_expand(value, out, err) < 0) {
 		char cause[sizeof(err->message)];
 		snprintf(cause, sizeof(cause), "%s", err->message);
-		return error_set(err, ERROR_INVALID, "%s of repository '%s': %s", what, repo, cause);
+		return error_set(err, ERROR_AUTH, "%s of repository '%s': %s", what, repo, cause);
 	}
 	return 0;
 }
@@ -290,10 +291,12 @@ static void evaluate(struct job *job)
 			}
 		} else {
 			set_error(item, "%s: not found in any repository (tried %s)", item->coordinate, job->tried);
+			item->error_code = ERROR_NOT_FOUND;
 		}
 	} else if (jar->outcome == HTTP_STATUS && (jar->status == 401 || jar->status == 403)) {
 		set_error(item, "%s: repository '%s' (%s) answered HTTP %ld for %s: check the credentials for '%s' "
 				"in factory.yaml", item->coordinate, repo->name, repo->url, jar->status, job->path, repo->name);
+		item->error_code = ERROR_AUTH;
 	} else if (jar->outcome == HTTP_ABORTED) {
 		set_error(item, "%s: %s: %s", item->coordinate, jar->url,
 			  job->write_error[0] ? job->write_error : jar->error[0] ? jar->error : "aborted");
@@ -445,8 +448,16 @@ int fetch_run(struct fetch_item *items, size_t count, const struct fetch_options
 	if (http_engine_run(run.engine, tick, &run, err))
 		goto out;
 	rc = run.progress.failed ? -1 : 0;
-	if (rc)
-		error_set(err, ERROR_INVALID, "%zu of %zu artifacts could not be fetched", run.progress.failed, count);
+	if (rc) {
+		/* The code of the first failure says what to do about it (credentials, a coordinate). */
+		enum error_code code = ERROR_NETWORK;
+		for (size_t i = 0; i < count; i++)
+			if (items[i].state == FETCH_FAILED) {
+				code = items[i].error_code;
+				break;
+			}
+		error_set(err, code, "%zu of %zu artifacts could not be fetched", run.progress.failed, count);
+	}
 out:
 	for (size_t i = 0; i < count; i++) {
 		if (jobs[i].writer_open)

@@ -35,6 +35,7 @@ struct fetch_item {
 	char *repository_url; /* which repository served it (downloads only) */
 	char *url;
 	char *error; /* FETCH_FAILED: what went wrong, for the user */
+	enum error_code error_code; /* FETCH_FAILED: ERROR_NOT_FOUND, ERROR_AUTH, ERROR_NETWORK ... */
 };
 
 struct fetch_progress {

@@ -46,6 +46,7 @@ struct registry {
 	size_t token_count;
 	char **retired; /* replaced token values, freed at close */
 	size_t retired_count;
+	char credentials_problem[sizeof(((struct error *)0)->message)]; /* why configured credentials could not be used ("" if none) */
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
 	const struct http_observer *observer; /* the config's, for every request */
@@ -256,9 +257,16 @@ static void load_credentials(struct registry *reg)
 	if (s && strcmp(s->credentials, "none") == 0)
 		return;
 	if (s && strcmp(s->credentials, "env") == 0) {
-		struct error ignored = {0};
-		if (s->username && config_expand(s->username, &reg->username, &ignored) == 0 && s->password)
-			config_expand(s->password, &reg->password, &ignored);
+		/* An unset variable is said as such when the registry asks for credentials, not
+		 * left to look like a wrong password. */
+		struct error why = {0};
+		if ((s->username && config_expand(s->username, &reg->username, &why)) ||
+		    (s->password && config_expand(s->password, &reg->password, &why))) {
+			snprintf(reg->credentials_problem, sizeof(reg->credentials_problem), "%s", why.message);
+			free(reg->username);
+			free(reg->password);
+			reg->username = reg->password = NULL;
+		}
 		return;
 	}
 	if (auth_file)
@@ -633,14 +641,24 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 static int status_error(struct registry *reg, const char *repository, const char *what, long status, struct error *err)
 {
 	const char *hint = "";
+	enum error_code code = ERROR_NETWORK;
 
-	if (status == 401 || status == 403)
+	if ((status == 401 || status == 403) && reg->credentials_problem[0])
+		return error_set(err, ERROR_AUTH, "registry %s, repository %s: %s failed with HTTP %ld: the credentials in "
+						  "factory.yaml cannot be used: %s", reg->host, repository, what, status,
+				 reg->credentials_problem);
+	if (status == 401 || status == 403) {
+		code = ERROR_AUTH;
 		hint = ": unauthorized; check the credentials for this registry in factory.yaml (registries) or your "
 		       "docker/podman login";
-	else if (status == 404)
+	} else if (status == 404 || status == 410) {
+		code = ERROR_NOT_FOUND;
 		hint = ": not found";
-	return error_set(err, ERROR_INVALID, "registry %s, repository %s: %s failed with HTTP %ld%s", reg->host, repository,
-			 what, status, hint);
+	} else if (status >= 400 && status < 500) {
+		code = ERROR_INVALID;
+	}
+	return error_set(err, code, "registry %s, repository %s: %s failed with HTTP %ld%s", reg->host, repository, what,
+			 status, hint);
 }
 
 /* ---- pull --------------------------------------------------------------------------------- */

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Errors a caller can branch on: the code in --json says what kind of failure it was
+# (auth, not-found, invalid ...), and an unset ${VAR} in a registry credential is reported
+# as such, not as a wrong password.
+set -euo pipefail
+. "${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}/lib.sh"
+. "$TESTS_DIR/image.sh"
+. "$TESTS_DIR/maven.sh"
+. "$TESTS_DIR/registry.sh"
+t_need_factory
+
+tmp=$(t_tmpdir)
+PYTHON=${PYTHON:-/usr/bin/python3}
+maven_build_repo "$tmp/maven" 2 > /dev/null
+maven_serve "$tmp/maven" > /dev/null
+registry_start locked --auth > /dev/null
+image_build_base "$tmp/base" nopython
+code_of() { "$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["error"]["code"] if d["error"] else "none")' "$1"; }
+
+# A registry credential whose variable is not set.
+cat > "$tmp/reg.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+registries: [{host: "$LOCKED_HOST", insecure: true, credentials: env, username: "\${FACTORY_TEST_UNSET_USER}", password: "\${FACTORY_TEST_UNSET_PASSWORD}"}]
+cache: {dir: $tmp/cache}
+YAML
+unset FACTORY_TEST_UNSET_USER FACTORY_TEST_UNSET_PASSWORD
+rc=0
+"$FACTORY" pull --json --config "$tmp/reg.yaml" "$LOCKED_HOST/flink/flink:1.19.2" > "$tmp/pull.json" 2> "$tmp/pull.err" || rc=$?
+t_check "unset credential variable: exit 1, code auth" sh -c '[ "$1" -eq 1 ] && [ "$2" = auth ]' _ "$rc" "$(code_of "$tmp/pull.json")"
+t_check "unset credential variable: the message names the variable" grep -q "FACTORY_TEST_UNSET_USER" "$tmp/pull.json"
+
+# Maven: a private repository without credentials (auth), a coordinate nobody has (not-found).
+mkdir -p "$tmp/app"
+cat > "$tmp/maven.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+maven: {repositories: [{name: private, url: "$MAVEN_URL_PRIVATE"}]}
+cache: {dir: $tmp/cache}
+YAML
+cat > "$tmp/open.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+maven: {repositories: [{name: open, url: "$MAVEN_URL_OPEN"}]}
+cache: {dir: $tmp/cache}
+YAML
+recipe() { # COORDINATE
+    cat > "$tmp/app/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: errs}
+flink: {version: "1.19", image: "oci:$tmp/base:1.19.2"}
+image: {repository: team/errs}
+java: {jarURI: "local:///opt/flink/usrlib/x.jar"}
+connectors: [{maven: "$1"}]
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+}
+recipe "$(sed -n 2p "$MAVEN_FIXTURE_COORDS")"
+rc=0
+"$FACTORY" fetch --json --config "$tmp/maven.yaml" "$tmp/app/recipe.yaml" > "$tmp/auth.json" 2>/dev/null || rc=$?
+t_check "Maven 401: exit 1, code auth" sh -c '[ "$1" -eq 1 ] && [ "$2" = auth ]' _ "$rc" "$(code_of "$tmp/auth.json")"
+recipe "org.example.nobody:nothing:9.9.9"
+rc=0
+"$FACTORY" fetch --json --config "$tmp/open.yaml" "$tmp/app/recipe.yaml" > "$tmp/nf.json" 2>/dev/null || rc=$?
+t_check "Maven 404 everywhere: exit 1, code not-found" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ]' _ "$rc" "$(code_of "$tmp/nf.json")"
+# A registry repository that does not exist.
+registry_start open > /dev/null
+cat > "$tmp/open-reg.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+registries: [{host: "$OPEN_HOST", insecure: true, credentials: none}]
+cache: {dir: $tmp/cache}
+YAML
+rc=0
+"$FACTORY" pull --json --config "$tmp/open-reg.yaml" "$OPEN_HOST/nobody/nothing:1" > "$tmp/reg404.json" 2>/dev/null || rc=$?
+t_check "registry 404: exit 1, code not-found" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ]' _ "$rc" "$(code_of "$tmp/reg404.json")"
