@@ -12,16 +12,7 @@
 #include "fsutil.h"
 #include "util.h"
 
-#define DEFAULT_TAG "latest"
 #define INPUTS_KEY_VERSION "factory-inputs-1" /* bump when what the key covers changes */
-
-char *build_image_reference(const char *registry, const char *repository, const char *digest_or_tag)
-{
-	const char *sep = strncmp(digest_or_tag, "sha256:", 7) == 0 ? "@" : ":";
-
-	return registry ? xasprintf("%s/%s%s%s", registry, repository, sep, digest_or_tag)
-			: xasprintf("%s%s%s", repository, sep, digest_or_tag);
-}
 
 void build_result_clear(struct build_result *r)
 {
@@ -119,7 +110,7 @@ void build_inputs_key(const struct recipe *r, long long epoch, char key[65])
 	key_text(ctx, "name", r->name);
 	key_text(ctx, "registry", r->image_registry);
 	key_text(ctx, "repository", r->image_repository);
-	key_text(ctx, "tag", r->image_tags.count ? r->image_tags.items[0] : DEFAULT_TAG);
+	key_text(ctx, "tag", recipe_image_tag(r));
 	key_text(ctx, "source", r->image_source);
 	key_text(ctx, "revision", r->image_revision);
 	for (size_t i = 0; i < r->image_env.count; i++) {
@@ -170,7 +161,7 @@ static void pinned_reference(struct build_result *r, const struct build_options 
 		return;
 	build_inputs_key(r->recipe, o->epoch, key);
 	if (strcmp(last.inputs_key, key) == 0)
-		r->reference = build_image_reference(last.registry, last.repository, last.manifest_digest);
+		r->reference = oci_reference(last.registry, last.repository, last.manifest_digest);
 	else
 		diag_add(diags, DIAG_WARNING, r->recipe->file, 0, 0,
 			 "the image inputs changed since the last build (%s/build.json): deploying the tag; run 'factory "
@@ -182,7 +173,7 @@ static void pinned_reference(struct build_result *r, const struct build_options 
 static int write_target(const struct build_result *r, const char *dir, long long epoch, struct error *err)
 {
 	const struct recipe *recipe = r->recipe;
-	const char *latest[] = {DEFAULT_TAG};
+	const char *latest[] = {RECIPE_DEFAULT_TAG};
 	json_t *inputs = image_build_inputs(&r->image);
 	struct bundle_target target = {
 		.registry = (char *)recipe->image_registry,
@@ -212,7 +203,7 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 		return -1;
 	/* The manifest digest is final before any push: deploy by digest, never by a movable tag. */
 	if (recipe->image_repository)
-		r->reference = build_image_reference(recipe->image_registry, recipe->image_repository,
+		r->reference = oci_reference(recipe->image_registry, recipe->image_repository,
 						     r->image.manifest.digest);
 	return 0;
 }

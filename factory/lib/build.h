@@ -76,7 +76,4 @@ void build_result_clear(struct build_result *result);
  * build.json, so that a render alone knows whether the last build's digest still applies. */
 void build_inputs_key(const struct recipe *recipe, long long epoch, char key[65]);
 
-/* "registry/repository@digest" or "repository@digest" (registry may be NULL). */
-char *build_image_reference(const char *registry, const char *repository, const char *digest_or_tag);
-
 #endif

@@ -601,7 +601,7 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct p
 	int rc = -1;
 
 	memset(b, 0, sizeof(*b));
-	b->tag = xstrdup(r->image_tags.count ? r->image_tags.items[0] : "latest");
+	b->tag = xstrdup(recipe_image_tag(r));
 	iso8601(options->epoch, created, sizeof(created));
 	if (plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) || plan_files(&plans[2], r, err))
 		goto out;

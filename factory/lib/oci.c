@@ -236,6 +236,14 @@ int oci_layout_write_partial(const char *dir, struct cache *cache, const struct 
 
 #define JSON_MAX (4 * 1024 * 1024)
 
+char *oci_reference(const char *registry, const char *repository, const char *digest_or_tag)
+{
+	const char *sep = strncmp(digest_or_tag, "sha256:", 7) == 0 ? "@" : ":";
+
+	return registry ? xasprintf("%s/%s%s%s", registry, repository, sep, digest_or_tag)
+			: xasprintf("%s%s%s", repository, sep, digest_or_tag);
+}
+
 int oci_parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err)
 {
 	char *data = NULL;

@@ -59,6 +59,10 @@ int oci_read_blob(struct cache *cache, const char *digest, size_t max, char **da
 /* "sha256:<64 hex>" and nothing else: digests are used as file names. */
 bool oci_digest_valid(const char *digest);
 
+/* The one image-reference formatter: "registry/repository@sha256:..." for a digest,
+ * "registry/repository:tag" for a tag; registry may be NULL (the default registry). */
+char *oci_reference(const char *registry, const char *repository, const char *digest_or_tag);
+
 /* Parses a cached JSON blob. */
 int oci_parse_json_blob(struct cache *cache, const char *digest, json_t **out, struct error *err);
 

@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "cache.h"
 #include "fsutil.h"
+#include "oci.h"
 #include "util.h"
 
 void push_result_clear(struct push_result *r)
@@ -81,9 +82,9 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 	    registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
 			  target.tag_count, mount_from, fetch_from_base, &source, hooks, &result->stats, err))
 		goto out;
-	add_reference(result, xasprintf("%s/%s@%s", registry, target.repository, target.manifest_digest));
+	add_reference(result, oci_reference(registry, target.repository, target.manifest_digest));
 	for (size_t i = 0; i < target.tag_count; i++)
-		add_reference(result, xasprintf("%s/%s:%s", registry, target.repository, target.tags[i]));
+		add_reference(result, oci_reference(registry, target.repository, target.tags[i]));
 	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
 out:
 	registry_close(reg);

@@ -1535,3 +1535,8 @@ const char *recipe_supported_flink_versions(void)
 {
 	return flink_supported_versions();
 }
+
+const char *recipe_image_tag(const struct recipe *r)
+{
+	return r->image_tags.count ? r->image_tags.items[0] : RECIPE_DEFAULT_TAG;
+}

@@ -81,6 +81,8 @@ struct recipe_python_runtime {
 	const char *path;   /* where it lands in the image; default /opt/python */
 };
 
+#define RECIPE_DEFAULT_TAG "latest" /* image.tags when the recipe gives none */
+
 struct recipe_job_spec {
 	const char *jar_uri;
 	const char *entry_class;
@@ -253,5 +255,8 @@ void recipe_flink_version_enum(const struct recipe *recipe, char *buf, size_t si
 
 /* The supported Flink minors, e.g. "1.17, 1.18, ...", for messages. */
 const char *recipe_supported_flink_versions(void);
+
+/* The tag the image is built and first pushed as: image.tags[0], else RECIPE_DEFAULT_TAG. */
+const char *recipe_image_tag(const struct recipe *recipe);
 
 #endif

@@ -8,6 +8,7 @@
 #include "fsutil.h"
 #include "jsonb.h"
 #include "k8s.h"
+#include "oci.h"
 #include "target.h"
 #include "util.h"
 #include "ydoc.h"
@@ -23,9 +24,7 @@ static char *image_reference(const struct recipe *r, const struct render_options
 	if (options && options->image)
 		return xasprintf("%s", options->image);
 	if (r->image_repository)
-		return xasprintf("%s%s%s:%s", r->image_registry ? r->image_registry : "",
-			       r->image_registry ? "/" : "", r->image_repository,
-			       r->image_tags.count ? r->image_tags.items[0] : "latest");
+		return oci_reference(r->image_registry, r->image_repository, recipe_image_tag(r));
 	return xasprintf("%s", r->base_image);
 }
 
