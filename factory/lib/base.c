@@ -61,9 +61,9 @@ static int import_file(struct cache *cache, const char *path, const char *digest
 		return error_set(err, ERROR_INVALID, "'%s' is not a sha256 digest", digest);
 	if (cache_verify(cache, pin, NULL))
 		return 0;
+	/* The cause (a missing blob, a wrong hash, a full disk) stays, behind the context. */
 	if (download_import_file(path, cache, &pin, 1, stored, err) < 0)
-		return error_set(err, ERROR_INVALID, "%s does not match its digest %s: the image layout is damaged", path,
-				 digest);
+		return error_wrap(err, "the image layout's blob %s", digest);
 	return 0;
 }
 
