@@ -31,6 +31,14 @@ static char *layer_index_path(struct cache *cache, const char *digest)
 	return xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static void listing_add(char **out, size_t *size, size_t *cap, char kind, const char *path, size_t n)
 {
 	if (*size + n + 3 > *cap) {
@@ -109,8 +117,30 @@ static int read_glibc_version(struct unarchive *u, char *out, size_t size, struc
  *   -path   a whiteout: path (and all below it) is deleted from the layers beneath
  *   =dir    an opaque directory: everything beneath it in lower layers is hidden
  *   !glibc X.Y  the C library's version */
-static int scan_layer(struct cache *cache, const char *digest, char **listing, struct error *err)
+/* The one compression a layer's media type declares: a layer that claims gzip and holds a
+ * gzip inside is not unwrapped twice (each level multiplies a bomb). */
+static enum unarchive_filter layer_filter(const char *media_type)
 {
+	const char *oci = media_type ? oci_layer_media_type(media_type) : NULL;
+
+	if (!oci)
+		return UNARCHIVE_FILTER_ANY; /* an older listing's layer: whatever it is */
+	if (strcmp(oci, OCI_MEDIA_LAYER_GZIP) == 0)
+		return UNARCHIVE_FILTER_GZIP;
+	if (strcmp(oci, OCI_MEDIA_LAYER_ZSTD) == 0)
+		return UNARCHIVE_FILTER_ZSTD;
+	return UNARCHIVE_FILTER_NONE;
+}
+
+/* No interrupt flag reaches base_facts_read: the expansion bound is what keeps a scan short. */
+static int scan_layer(struct cache *cache, const struct oci_descriptor *layer, const struct config *config,
+		      char **listing, struct error *err)
+{
+	const char *digest = layer->digest;
+	struct unarchive_limits limits = {
+		.max_bytes = config ? config->limits.expansion : 0,
+		.ratio = config ? config->limits.expansion_ratio : 0,
+	};
 	char *index_path = layer_index_path(cache, digest);
 	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL, *what = xasprintf("base layer %s", digest);
 	struct unarchive u = {0};
@@ -124,7 +154,7 @@ static int scan_layer(struct cache *cache, const char *digest, char **listing, s
 		rc = 0;
 		goto done;
 	}
-	if (unarchive_open(&u, blob, UNARCHIVE_TAR, what, err))
+	if (unarchive_open_with(&u, blob, UNARCHIVE_TAR, layer_filter(layer->media_type), &limits, what, err))
 		goto done;
 	out = xstrdup("");
 	while ((r = unarchive_next(&u, &e, err)) == 1) {
@@ -132,6 +162,11 @@ static int scan_layer(struct cache *cache, const char *digest, char **listing, s
 		size_t n;
 		while (strncmp(p, "./", 2) == 0)
 			p += 2;
+		/* A listing is one path per line: a name with a newline (or any control character)
+		 * could forge a line such as usr/bin/python3.11, and no name the checks look for
+		 * has one. */
+		if (has_control(p))
+			continue;
 		n = strlen(p);
 		while (n > 0 && p[n - 1] == '/')
 			n--;
@@ -303,7 +338,7 @@ int base_facts_read(struct base_facts *f, const struct base_image *base, const s
 				return -1;
 			}
 		}
-		if (scan_layer(cache, digest, &listing, err)) {
+		if (scan_layer(cache, &base->image.layers[i], base->config, &listing, err)) {
 			path_set_free(&image);
 			return -1;
 		}

@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include "digest.h"
+#include "fsutil.h"
 #include "oci.h"
 #include "pgzip.h"
 #include "unarchive.h"
@@ -191,13 +192,13 @@ fail:
 static int copy_file(struct archive *a, const char *source, struct error *err)
 {
 	char *buf = malloc(CHUNK);
-	int fd = open(source, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = fs_open_regular(source, err), rc = 0;
 
 	if (!buf)
 		abort();
 	if (fd < 0) {
 		free(buf);
-		return error_set_errno(err, "cannot open %s", source);
+		return -1;
 	}
 	for (;;) {
 		ssize_t n = read(fd, buf, CHUNK);

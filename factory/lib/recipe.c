@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "flink.h"
 #include "fsutil.h"
@@ -707,6 +708,19 @@ static void load_flink(struct loader *ld, const struct ynode *root)
 		     r->platform);
 }
 
+/* A file the recipe names is read only where its path really leads inside the recipe's
+ * directory (a symbolic link to /etc/shadow is refused), and only if it is a regular file (a
+ * FIFO or /dev/zero would hang the build). */
+static bool beneath(struct loader *ld, const struct ynode *node, const char *key, const char *path)
+{
+	struct error why = {0};
+
+	if (fs_check_beneath(ld->recipe->dir, path, false, &why) == 0)
+		return true;
+	fail(ld, node, "%s: %s", key, why.message);
+	return false;
+}
+
 static void load_files(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
@@ -728,9 +742,14 @@ static void load_files(struct loader *ld, const struct ynode *root)
 		f->destination = str_at(item, "destination", NULL);
 		if (!f->source || !f->destination)
 			continue;
-		if (f->source[0] == '/' || strstr(f->source, ".."))
+		if (f->source[0] == '/' || strstr(f->source, "..")) {
 			fail(ld, ynode_get(item, "source"), "image.files[%zu].source: '%s' must be a path inside the recipe's "
 							    "directory", i, f->source);
+		} else if (ld->read_scripts) {
+			char key[48];
+			snprintf(key, sizeof(key), "image.files[%zu].source", i);
+			beneath(ld, ynode_get(item, "source"), key, f->source);
+		}
 		if (!is_absolute_clean_path(f->destination) || strcmp(f->destination, "/") == 0 ||
 		    f->destination[strlen(f->destination) - 1] == '/')
 			fail(ld, ynode_get(item, "destination"),
@@ -919,7 +938,13 @@ static void load_scripts(struct loader *ld, const struct ynode *root)
 		if (!s)
 			continue;
 		if (ld->read_scripts) {
+			char key[48];
+			snprintf(key, sizeof(key), "python.scripts[%zu]", i);
 			full = fs_path_join(r->dir, item->value);
+			if (access(full, F_OK) == 0 && !beneath(ld, item, key, item->value)) {
+				free(full);
+				continue;
+			}
 			if (fs_read_file(full, RECIPE_MAX_SCRIPTS_SIZE, &s->content, &s->size, &err) < 0) {
 				if (err.code == ERROR_LIMIT)
 					fail(ld, item, "python.scripts[%zu]: '%s' is larger than a ConfigMap can hold "
@@ -968,8 +993,7 @@ static bool check_recipe_file(struct loader *ld, const struct ynode *node, const
 	if (stat(full, &st) != 0) {
 		fail(ld, node, "%s: cannot read '%s': %s", key, path, strerror(errno));
 		ok = false;
-	} else if (!S_ISREG(st.st_mode)) {
-		fail(ld, node, "%s: '%s' is not a regular file", key, path);
+	} else if (!beneath(ld, node, key, path)) {
 		ok = false;
 	}
 	free(full);
@@ -1385,7 +1409,7 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 	check_list_items(ld, root, "operator.watchNamespaces", is_namespace, "a valid namespace");
 
 	r->gitops_url = str_at(root, "gitops.url", NULL);
-	r->gitops_branch = str_at(root, "gitops.branch", "main");
+	r->gitops_branch = str_at(root, "gitops.branch", NULL); /* NULL: factory.yaml gitops.branch */
 	r->gitops_path = str_at(root, "gitops.path", NULL);
 	if (r->gitops_url && !has_scheme(r->gitops_url) && !strchr(r->gitops_url, ':') && r->gitops_url[0] != '/')
 		fail(ld, ynode_where(root, "gitops.url"),

@@ -151,8 +151,11 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 		char *path = fs_path_join(dir, out->files[i].name);
 		struct stat st;
 		json_t *overlay;
-		if (stat(path, &st) == 0) {
-			rc = load_template(path, &overlay, diags, err);
+		if (lstat(path, &st) == 0) {
+			/* An overlay is read only where it really lies inside the templates directory: a
+			 * link to a kubeconfig is refused, so is a FIFO. */
+			rc = fs_check_beneath(dir, out->files[i].name, false, err) ? error_wrap(err, "templates")
+			     : load_template(path, &overlay, diags, err);
 			if (rc == 0) {
 				render_merge(out->files[i].object, overlay);
 				json_decref(overlay);
@@ -179,6 +182,10 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 		char *path = fs_path_join(extra_dir, names[i]);
 		char *file = xasprintf("extra-%s", names[i]);
 		json_t *object;
+		char *rel = xasprintf("extra/%s", names[i]);
+		if (rc == 0 && fs_check_beneath(dir, rel, false, err))
+			rc = error_wrap(err, "templates");
+		free(rel);
 		if (rc == 0 && load_template(path, &object, diags, err) == 0) {
 			const json_t *meta = json_object_get(object, "metadata");
 			if (!json_is_string(json_object_get(object, "apiVersion")) ||

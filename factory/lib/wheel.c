@@ -602,6 +602,14 @@ out:
 
 /* ---- extraction ------------------------------------------------------------------------- */
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 static bool safe_relative(const char *path)
 {
 	const char *p = path;
@@ -800,42 +808,129 @@ static int compare_lines(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* One RECORD row (CSV, RFC 4180 quoting as Python's csv module writes it): the first field
+ * into path, the second into hash. Returns the position after the row, or NULL at the end. */
+static const char *record_row(const char *p, const char *end, char **path, char **hash)
+{
+	char *fields[2] = {NULL, NULL};
+	size_t field = 0;
+
+	if (p >= end)
+		return NULL;
+	while (p < end && *p != '\n' && *p != '\r') {
+		char *buf = malloc((size_t)(end - p) + 1);
+		size_t n = 0;
+		if (!buf)
+			abort();
+		if (*p == '"') {
+			for (p++; p < end; p++) {
+				if (*p == '"' && p + 1 < end && p[1] == '"')
+					buf[n++] = *p++;
+				else if (*p == '"')
+					break;
+				else
+					buf[n++] = *p;
+			}
+			if (p < end)
+				p++;
+		}
+		while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+			buf[n++] = *p++;
+		buf[n] = '\0';
+		if (field < 2)
+			fields[field] = buf;
+		else
+			free(buf);
+		field++;
+		if (p < end && *p == ',')
+			p++;
+		else
+			break;
+	}
+	while (p < end && (*p == '\n' || *p == '\r'))
+		p++;
+	*path = fields[0] ? fields[0] : xstrdup("");
+	*hash = fields[1] ? fields[1] : xstrdup("");
+	return p;
+}
+
 /* Checks the files against the wheel's own RECORD, as installers do. */
 static int verify_record(const char *record, size_t size, const struct wheel_install *in, const char *site,
 			 const char *dist_info, struct error *err)
 {
-	char *copy = malloc(size + 1), *save = NULL;
+	const char *p = record, *end = record + size;
+	char *line, *hash;
 	int rc = 0;
 
-	if (!copy)
-		abort();
-	memcpy(copy, record, size);
-	copy[size] = '\0';
-	for (char *line = strtok_r(copy, "\r\n", &save); line && rc == 0; line = strtok_r(NULL, "\r\n", &save)) {
-		char *c2 = strrchr(line, ','), *c1;
-		if (!c2)
-			continue;
-		*c2 = '\0';
-		c1 = strrchr(line, ',');
-		if (!c1 || strncmp(c1 + 1, "sha256=", 7) != 0)
-			continue; /* RECORD itself, or an entry without a hash */
-		*c1 = '\0';
-		/* Entries under .data/ were moved (and scripts rewritten): only the others can be
-		 * compared byte for byte. */
-		char *path = fs_path_join(site, line), *b64 = c1 + 8;
-		for (size_t i = 0; i < in->count; i++) {
-			char want[64];
-			if (strcmp(in->files[i].path, path) != 0)
-				continue;
-			urlsafe_b64(in->files[i].sha256, want);
-			if (strcmp(want, b64) != 0)
-				rc = error_set(err, ERROR_INVALID, "%s does not match the hash in %s/RECORD: damaged wheel", line,
-					       dist_info);
+	while (rc == 0 && (p = record_row(p, end, &line, &hash))) {
+		if (strncmp(hash, "sha256=", 7) == 0) {
+			/* Entries under .data/ were moved (and scripts rewritten): only the others can be
+			 * compared byte for byte. */
+			char *path = fs_path_join(site, line), *b64 = hash + 7;
+			for (size_t i = 0; i < in->count; i++) {
+				char want[64];
+				if (strcmp(in->files[i].path, path) != 0)
+					continue;
+				urlsafe_b64(in->files[i].sha256, want);
+				if (strcmp(want, b64) != 0)
+					rc = error_set(err, ERROR_INVALID, "%s does not match the hash in %s/RECORD: damaged "
+									   "wheel", line, dist_info);
+			}
+			free(path);
 		}
-		free(path);
+		free(line);
+		free(hash);
 	}
-	free(copy);
 	return rc;
+}
+
+/* Every file the wheel holds must be one its RECORD lists (PEP 376/427): an unlisted file
+ * would be installed without anything vouching for it. Signatures of RECORD are exempt. */
+static int check_listed(const char *record, size_t size, const char *const *entries, size_t count,
+			const char *filename, const char *dist_info, struct error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		const char *p = record, *end = record + size;
+		char *line, *hash;
+		bool found = false;
+		size_t dl = strlen(dist_info);
+		if (strncmp(entries[i], dist_info, dl) == 0 &&
+		    (strcmp(entries[i] + dl, "/RECORD.jws") == 0 || strcmp(entries[i] + dl, "/RECORD.p7s") == 0))
+			continue;
+		while (!found && (p = record_row(p, end, &line, &hash))) {
+			found = strcmp(line, entries[i]) == 0;
+			free(line);
+			free(hash);
+		}
+		if (!found)
+			rc = error_set(err, ERROR_INVALID, "%s: '%s' is not listed in %s/RECORD: refusing to install it",
+				       filename, entries[i], dist_info);
+	}
+	return rc;
+}
+
+/* A RECORD field, quoted when it holds a comma or a quote (as Python's csv module does). */
+static char *csv_field(const char *s)
+{
+	size_t n = 0;
+	char *out;
+
+	if (!strpbrk(s, ",\"\r\n"))
+		return xstrdup(s);
+	out = malloc(strlen(s) * 2 + 3);
+	if (!out)
+		abort();
+	out[n++] = '"';
+	for (; *s; s++) {
+		if (*s == '"')
+			out[n++] = '"';
+		out[n++] = *s;
+	}
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
 }
 
 static int write_console_scripts(struct wheel_install *in, const char *staging, const struct python_target *t,
@@ -886,7 +981,8 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 	struct wheel_name w;
 	struct unarchive a = {0};
 	struct archive_entry *e;
-	char data_dir[256], dist_info[256], *record = NULL, *entry_points = NULL;
+	char data_dir[256], dist_info[256], *record = NULL, *entry_points = NULL, **entries = NULL;
+	size_t entry_count = 0;
 	size_t record_size = 0;
 	int rc = -1, r;
 
@@ -905,6 +1001,11 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		bool script;
 		char *path;
 
+		if (entry && has_control(entry)) {
+			/* A newline in a name would forge a RECORD row (a row pip uninstall acts on). */
+			error_set(err, ERROR_INVALID, "%s: refusing an entry whose name holds a control character", filename);
+			goto out;
+		}
 		if (!entry || !safe_relative(entry)) {
 			error_set(err, ERROR_INVALID, "%s: refusing entry '%s': it would land outside its directory", filename,
 				  entry ? entry : "(none)");
@@ -938,6 +1039,10 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 			}
 			continue;
 		}
+		entries = realloc(entries, (entry_count + 1) * sizeof(*entries));
+		if (!entries)
+			abort();
+		entries[entry_count++] = xstrdup(entry);
 		path = map_entry(entry, data_dir, t, w.distribution, &script, err);
 		if (!path)
 			goto out;
@@ -956,7 +1061,8 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		error_set(err, ERROR_INVALID, "%s has no %s/RECORD: not a wheel", filename, dist_info);
 		goto out;
 	}
-	if (verify_record(record, record_size, out, t->site_packages, dist_info, err))
+	if (verify_record(record, record_size, out, t->site_packages, dist_info, err) ||
+	    check_listed(record, record_size, (const char *const *)entries, entry_count, filename, dist_info, err))
 		goto out;
 	{
 		char *ep_path = xasprintf("%s/%s/%s/entry_points.txt", staging, t->site_packages, dist_info);
@@ -985,12 +1091,13 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		if (!lines)
 			abort();
 		for (size_t i = 0; i < out->count; i++) {
-			char b64[64], *rel = record_path(out->files[i].path, t->site_packages);
+			char b64[64], *rel = record_path(out->files[i].path, t->site_packages), *field = csv_field(rel);
 			struct stat st;
 			stat(out->files[i].source, &st);
 			urlsafe_b64(out->files[i].sha256, b64);
-			lines[i] = xasprintf("%s,sha256=%s,%lld\n", rel, b64, (long long)st.st_size);
+			lines[i] = xasprintf("%s,sha256=%s,%lld\n", field, b64, (long long)st.st_size);
 			total += strlen(lines[i]);
+			free(field);
 			free(rel);
 		}
 		lines[out->count] = xasprintf("%s/RECORD,,\n", dist_info);
@@ -1011,6 +1118,9 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 	}
 out:
 	unarchive_close(&a);
+	for (size_t i = 0; i < entry_count; i++)
+		free(entries[i]);
+	free(entries);
 	free(record);
 	free(entry_points);
 	if (rc)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+
 struct digest_set {
 	unsigned algorithms;
 	EVP_MD_CTX *ctx[DIGEST_COUNT];
@@ -116,14 +118,12 @@ int digest_file_sha256(const char *path, char hex[65], struct error *err)
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
+	int fd = fs_open_regular(path, err), rc = -1;
 
 	if (!ctx)
 		abort();
-	if (fd < 0) {
-		error_set_errno(err, "cannot open %s", path);
+	if (fd < 0)
 		goto out;
-	}
 	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		abort();
 	for (;;) {

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "http.h"
 #include "util.h"
 
@@ -135,8 +136,10 @@ int download_to_cache(const char *url, struct cache *cache, const char *const *p
 {
 	struct cache_writer w;
 	struct download_body sink = {.writer = &w, .err = err};
+	/* No caller knows a wheel's or runtime's size before it arrives: the default of
+	 * limits.download bounds it (the sha256 pin then decides). */
 	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &sink,
-				  .resumable = true};
+				  .resumable = true, .max_bytes = (off_t)4 << 30};
 	int rc;
 
 	if (cache_writer_begin(&w, cache, err) < 0)
@@ -153,10 +156,10 @@ int download_import_file(const char *path, struct cache *cache, const char *cons
 {
 	struct cache_writer w;
 	char buf[1 << 16];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	int fd = fs_open_regular(path, err), rc = 0;
 
 	if (fd < 0)
-		return error_set_errno(err, "cannot open %s", path);
+		return -1;
 	if (cache_writer_begin(&w, cache, err) < 0) {
 		close(fd);
 		return -1;

@@ -3,14 +3,119 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
+
+#include "util.h"
+
+static const char *kind_of(mode_t mode)
+{
+	return S_ISFIFO(mode) ? "a FIFO" : S_ISDIR(mode) ? "a directory" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+		: S_ISLNK(mode) ? "a symbolic link" : S_ISSOCK(mode) ? "a socket" : "a special file";
+}
+
+int fs_open_regular(const char *path, struct error *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags;
+
+	if (fd < 0)
+		return error_set_errno(err, "cannot open %s", path);
+	if (fstat(fd, &st) < 0) {
+		error_set_errno(err, "cannot stat %s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return error_set(err, ERROR_INVALID, "%s is not a regular file (%s)", path, kind_of(st.st_mode));
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	return fd;
+}
+
+/* Without openat2: one component at a time, never through a symbolic link. */
+static int walk_no_links(int dirfd, const char *rel, struct error *err)
+{
+	char *copy = xstrdup(rel), *save = NULL;
+	int fd = dup(dirfd);
+
+	for (char *part = strtok_r(copy, "/", &save); part && fd >= 0; part = strtok_r(NULL, "/", &save)) {
+		int next;
+		if (strcmp(part, ".") == 0)
+			continue;
+		if (strcmp(part, "..") == 0) {
+			close(fd);
+			fd = -1;
+			errno = EXDEV;
+			break;
+		}
+		next = openat(fd, part, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		if (fd >= 0) {
+			struct stat st;
+			if (fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
+				close(fd);
+				fd = -1;
+				errno = ELOOP;
+			}
+		}
+	}
+	free(copy);
+	if (fd < 0)
+		error_set_errno(err, "cannot resolve %s", rel);
+	return fd;
+}
+
+int fs_check_beneath(const char *dir, const char *rel, bool want_dir, struct error *err)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	int dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+	struct stat st;
+	int rc = -1;
+
+	if (dirfd < 0)
+		return error_set_errno(err, "cannot open %s", dir);
+	fd = (int)syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
+	if (fd < 0 && errno == EXDEV) {
+		error_set(err, ERROR_INVALID, "'%s' leads outside %s (through a symbolic link or '..')", rel, dir);
+		goto out;
+	}
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = walk_no_links(dirfd, rel, err);
+	else if (fd < 0)
+		error_set_errno(err, "cannot open '%s'", rel);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == EXDEV)
+			error_set(err, ERROR_INVALID, "'%s' leads outside %s or through a symbolic link", rel, dir);
+		goto out;
+	}
+	if (fstat(fd, &st) < 0) {
+		error_set_errno(err, "cannot stat '%s'", rel);
+	} else if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		error_set(err, ERROR_INVALID, "'%s' is %s, not %s", rel, kind_of(st.st_mode),
+			  want_dir ? "a directory" : "a regular file");
+	} else {
+		rc = 0;
+	}
+	close(fd);
+out:
+	close(dirfd);
+	return rc;
+}
 
 int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, struct error *err)
 {
@@ -21,15 +126,11 @@ int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, s
 
 	*data = NULL;
 	*size = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = fs_open_regular(path, err);
 	if (fd < 0)
-		return error_set_errno(err, "cannot open %s", path);
+		return -1;
 	if (fstat(fd, &st) < 0) {
 		error_set_errno(err, "cannot stat %s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		error_set(err, ERROR_IO, "%s is not a regular file", path);
 		goto fail;
 	}
 	if ((unsigned long long)st.st_size > max_size) {
@@ -279,6 +380,35 @@ const char *fs_basename(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+void fs_sweep_stale(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	size_t n = strlen(prefix);
+	struct dirent *de;
+	time_t now = time(NULL);
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		char *path;
+		int fd;
+		if (strncmp(de->d_name, prefix, n) != 0 || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		path = fs_path_join(dir, de->d_name);
+		/* O_NOFOLLOW: a symbolic link is never a writer's, and never followed out of dir. */
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) &&
+		    now - st.st_mtime > 60 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			struct error ignored = {0};
+			fs_remove_tree(path, &ignored);
+		}
+		if (fd >= 0)
+			close(fd);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
 int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void *ctx, struct error *err), void *ctx,
 			struct error *err)
 {
@@ -296,12 +426,17 @@ int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void
 	if (!prefix)
 		abort();
 	snprintf(prefix, len, "%s/.%s.", parent, fs_basename(target));
+	fs_sweep_stale(parent, prefix + strlen(parent) + 1);
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGHUP);
 	sigprocmask(SIG_BLOCK, &block, &saved);
 	if (fs_make_temp_dir(prefix, &staged, err) == 0) {
+		/* Held while filling: the sweep of a later run leaves a live writer's directory. */
+		int lock_fd = open(staged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lock_fd >= 0)
+			flock(lock_fd, LOCK_EX);
 		rc = fill(staged, ctx, err);
 		if (rc == 0)
 			rc = fs_replace_dir(staged, target, err);
@@ -309,6 +444,8 @@ int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void
 			struct error ignored = {0};
 			fs_remove_tree(staged, &ignored);
 		}
+		if (lock_fd >= 0)
+			close(lock_fd);
 	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	free(staged);

@@ -2,12 +2,24 @@
 #ifndef FACTORY_FSUTIL_H
 #define FACTORY_FSUTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
 
 /* Reads a whole regular file; refuses files larger than max_size (ERROR_LIMIT). The buffer
  * is NUL-terminated (not counted in *size); free() it. */
+/* Opens a file for reading only if it is a regular file: opened without blocking (a FIFO
+ * would wait for a writer for ever) and checked with fstat before anything is read, so a
+ * FIFO, a device (/dev/zero) or a directory is an error, never a hang. Returns the fd. */
+int fs_open_regular(const char *path, struct error *err);
+
+/* Whether `rel` names, inside directory `dir`, a regular file (or, with want_dir, a
+ * directory) when every component is resolved without leaving `dir`: symbolic links are
+ * followed only while they stay beneath it (openat2 RESOLVE_BENEATH; kernels without
+ * openat2 refuse symbolic links altogether). A FIFO or a device is refused. */
+int fs_check_beneath(const char *dir, const char *rel, bool want_dir, struct error *err);
+
 int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, struct error *err);
 
 /* Writes data to a temporary file beside `path`, fsyncs it and renames it into place. On any
@@ -34,6 +46,12 @@ int fs_replace_dir(const char *staged, const char *target, struct error *err);
  * and `target` stays as it was. */
 int fs_write_dir_atomic(const char *target, int (*fill)(const char *staged, void *ctx, struct error *err), void *ctx,
 			struct error *err);
+
+/* Removes what killed runs left in `dir`: entries whose name starts with `prefix`, older than
+ * a minute, that no live process holds an flock on (writers lock their temporary file or
+ * staging directory while they fill it: the kernel drops the lock when the writer dies, so a
+ * dead owner is told from a slow one without trusting pids). Best effort, never an error. */
+void fs_sweep_stale(const char *dir, const char *prefix);
 
 /* Joins two path components with exactly one '/'; returns a malloc'd string. */
 char *fs_path_join(const char *a, const char *b);
