@@ -20,6 +20,10 @@ packages=(
     # htpasswd -B (bcrypt, the only hash its htpasswd auth takes), and python3-jwt +
     # python3-cryptography for the RS256 token server (tests/tools/tokenserver.py)
     docker-registry apache2-utils python3-jwt python3-cryptography
+    # tests: real Git servers (tests/t_gitops.sh): git http-backend behind nginx through
+    # fcgiwrap, and sshd for ssh:// remotes (git daemon comes with git)
+    fcgiwrap
+    openssh-server
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()

@@ -12,6 +12,8 @@ struct build_args {
 	const char *output;
 	bool frozen;
 	bool push;
+	bool publish;
+	bool dry_run;
 	int parallel;
 };
 
@@ -21,6 +23,10 @@ static const struct opt_entry build_options_table[] = {
 	 offsetof(struct build_args, frozen), 0, 0},
 	{OPT_FLAG, "push", 0, NULL, "push the image to its registry, then deploy it by digest",
 	 offsetof(struct build_args, push), 0, 0},
+	{OPT_FLAG, "publish", 0, NULL, "then commit and push the manifests to the recipe's gitops repository",
+	 offsetof(struct build_args, publish), 0, 0},
+	{OPT_FLAG, "dry-run", 0, NULL, "with --publish: show what would change in the repository, push nothing",
+	 offsetof(struct build_args, dry_run), 0, 0},
 	{OPT_INT, "parallel", 'j', "N", "transfers at once, 1 to 64 (default: factory.yaml maven.parallel, 8)",
 	 offsetof(struct build_args, parallel), 1, 64},
 	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
@@ -89,6 +95,10 @@ int cmd_build(int argc, char **argv)
 		build.plan_mode = PLAN_FROZEN;
 	if (args.push)
 		build.stages |= BUILD_PUSH;
+	if (args.publish)
+		build.stages |= BUILD_PUBLISH;
+	build.publish.dry_run = args.dry_run;
+	build.publish.epoch_set = getenv("SOURCE_DATE_EPOCH") && *getenv("SOURCE_DATE_EPOCH");
 	build.parallel = args.parallel;
 	build.workspace.config_path = common.config;
 	build.workspace.catalog_dir = common.catalog;
@@ -104,6 +114,7 @@ int cmd_build(int argc, char **argv)
 		diag_list_free(&diags);
 		return status;
 	}
+	build.publish.epoch = build.epoch;
 	status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
 	output_end_progress(&out);
 	output_set(&out, "recipe", output_json_text(build.recipe_path));
@@ -118,6 +129,7 @@ int cmd_build(int argc, char **argv)
 		if (json_is_object(pushed))
 			json_object_set_new(pushed, "baseLayersLeft", json_integer((json_int_t)result.base_layers_left));
 		output_set(&out, "pushed", pushed);
+		output_set(&out, "published", output_json_published(&result.published));
 	}
 	if (status == EXIT_OK && !out.json && !out.quiet) {
 		printf("built %s: %s (%zu base layers, %zu built, %zu reused)\nrendered %s/manifests (image %s)\n",
@@ -130,6 +142,7 @@ int cmd_build(int argc, char **argv)
 				printf("; %zu base layers never downloaded", result.base_layers_left);
 			printf(")\n");
 		}
+		output_print_published(&out, &result.published, args.dry_run);
 	}
 	status = output_finish(&out, status, &diags, &err);
 	build_result_clear(&result);

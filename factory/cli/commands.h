@@ -26,6 +26,7 @@ extern const struct opt_command cmd_inspect_spec;
 extern const struct opt_command cmd_push_spec;
 extern const struct opt_command cmd_pull_spec;
 extern const struct opt_command cmd_validate_spec;
+extern const struct opt_command cmd_publish_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -35,6 +36,7 @@ int cmd_push(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */

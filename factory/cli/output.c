@@ -328,6 +328,7 @@ void output_on_stage(void *ctx, unsigned stage)
 	const char *what = stage == BUILD_FETCH	   ? "fetching the inputs"
 			   : stage == BUILD_ASSEMBLE ? "assembling the image"
 			   : stage == BUILD_RENDER   ? "rendering the manifests"
+			   : stage == BUILD_PUBLISH  ? "publishing the manifests"
 						     : "pushing the image";
 
 	output_activity(out, what);
@@ -448,4 +449,50 @@ json_t *output_json_pushed(const struct push_result *pushed)
 	json_object_set_new(o, "mounted", json_integer((json_int_t)pushed->stats.mounted));
 	json_object_set_new(o, "existing", json_integer((json_int_t)pushed->stats.existing));
 	return o;
+}
+
+json_t *output_json_published(const struct gitops_result *r)
+{
+	json_t *o, *changes;
+
+	if (!r->remote)
+		return json_null();
+	o = json_object();
+	changes = json_array();
+	for (size_t i = 0; i < r->change_count; i++) {
+		json_t *c = json_object();
+		char kind[2] = {r->changes[i].kind, '\0'};
+		json_object_set_new(c, "change", json_string(kind));
+		json_object_set_new(c, "path", output_json_text(r->changes[i].path));
+		json_array_append_new(changes, c);
+	}
+	json_object_set_new(o, "remote", output_json_text(r->remote));
+	json_object_set_new(o, "branch", output_json_text(r->branch));
+	json_object_set_new(o, "path", output_json_text(r->path));
+	json_object_set_new(o, "changed", json_boolean(r->changed));
+	json_object_set_new(o, "pushed", json_boolean(r->pushed));
+	json_object_set_new(o, "commit", r->commit[0] ? json_string(r->commit) : json_null());
+	json_object_set_new(o, "parent", r->parent[0] ? json_string(r->parent) : json_null());
+	json_object_set_new(o, "attempts", json_integer(r->attempts));
+	json_object_set_new(o, "changes", changes);
+	return o;
+}
+
+void output_print_published(const struct output *out, const struct gitops_result *r, bool dry_run)
+{
+	if (out->json || out->quiet || !r->remote)
+		return;
+	if (!r->changed) {
+		printf("%s %s: %s already holds these manifests%s%.12s%s\n", r->remote, r->branch, r->path,
+		       r->commit[0] ? " (" : "", r->commit, r->commit[0] ? ")" : "");
+		return;
+	}
+	for (size_t i = 0; i < r->change_count; i++)
+		printf("%s%c %s\n", dry_run ? "would " : "", r->changes[i].kind, r->changes[i].path);
+	if (dry_run)
+		printf("dry run: %zu file%s would change on %s %s; nothing pushed\n", r->change_count,
+		       r->change_count == 1 ? "" : "s", r->remote, r->branch);
+	else
+		printf("published %.12s to %s %s (%zu file%s changed)\n", r->commit, r->remote, r->branch, r->change_count,
+		       r->change_count == 1 ? "" : "s");
 }

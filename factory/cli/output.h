@@ -17,6 +17,7 @@
 #include "diag.h"
 #include "error.h"
 #include "fetch.h"
+#include "gitops.h"
 #include "http.h"
 #include "options.h"
 #include "plan.h"
@@ -75,5 +76,9 @@ json_t *output_json_text(const char *s); /* a string, bytes that are not UTF-8 a
 json_t *output_json_manifests(const struct render_output *rendered, const char *app_dir);
 /* {reference, references, uploaded, mounted, existing}; null when nothing was pushed. */
 json_t *output_json_pushed(const struct push_result *pushed);
+/* A publish: the remote, branch, commit and the changed files; null when none was tried. */
+json_t *output_json_published(const struct gitops_result *published);
+/* One line per changed file and the outcome (nothing with --json or -q). */
+void output_print_published(const struct output *out, const struct gitops_result *published, bool dry_run);
 
 #endif

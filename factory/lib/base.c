@@ -45,8 +45,14 @@ int base_fetch_layer(const struct base_image *base, const char *digest, struct c
 	if (!base->lazy)
 		return error_set(err, ERROR_INTERNAL, "base layer %s is missing from the cache", digest);
 	rc = registry_open(&reg, base->config, base->registry, err);
-	if (rc == 0)
-		rc = registry_fetch_blob(reg, base->repository, digest, cache, err);
+	if (rc == 0) {
+		long long size = 0;
+		/* The descriptor's size bounds the download: a server cannot send more. */
+		for (size_t i = 0; i < base->image.layer_count; i++)
+			if (strcmp(base->image.layers[i].digest, digest) == 0)
+				size = base->image.layers[i].size;
+		rc = registry_fetch_blob_sized(reg, base->repository, digest, size, cache, err);
+	}
 	registry_close(reg);
 	return rc;
 }
@@ -379,6 +385,7 @@ int base_resolve(struct base_image *out, const char *reference, const char *plat
 
 	memset(out, 0, sizeof(*out));
 	out->reference = xstrdup(reference);
+	out->config = config; /* its limits bound the layer scans of every kind of base */
 	if (strncmp(reference, "oci:", 4) == 0) {
 		const char *spec = reference + 4, *colon = strrchr(spec, ':');
 		char *raw = colon ? xasprintf("%.*s", (int)(colon - spec), spec) : xstrdup(spec);

@@ -17,6 +17,7 @@
 void build_result_clear(struct build_result *r)
 {
 	free(r->reference);
+	gitops_result_clear(&r->published);
 	push_result_clear(&r->pushed);
 	free(r->image_dir);
 	free(r->app_dir);
@@ -208,6 +209,35 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 	return 0;
 }
 
+/* build.json's "gitops": where `factory publish out/<app>` sends the manifests. */
+static int write_gitops(const struct build_result *r, const char *dir, struct error *err)
+{
+	const struct recipe *recipe = r->recipe;
+	struct bundle_gitops g = {
+		.url = (char *)recipe->gitops_url,
+		.branch = (char *)recipe->gitops_branch,
+		.path = (char *)recipe->gitops_path,
+		.app = (char *)recipe->name,
+		.image = r->rendered ? r->rendered->image : NULL,
+		.scripts_hash = r->rendered ? r->rendered->scripts_hash : NULL,
+	};
+
+	return bundle_write_gitops(dir, recipe->gitops_url ? &g : NULL, err);
+}
+
+static int publish_stage(struct build_result *r, const struct build_options *o, struct error *err)
+{
+	struct gitops_options publish = o->publish;
+
+	if (!r->recipe->gitops_url)
+		return error_set(err, ERROR_INVALID, "%s has no gitops.url: nowhere to publish the manifests",
+				 r->recipe->file);
+	publish.config = r->workspace.config;
+	if (!publish.interrupted)
+		publish.interrupted = o->interrupted;
+	return gitops_publish_bundle(r->app_dir, &publish, &r->published, err);
+}
+
 struct bundle_fill {
 	struct build_result *result;
 	const struct build_options *options;
@@ -259,6 +289,8 @@ static int fill_bundle(const char *staged, void *ctx, struct error *err)
 				     bundle_write_manifests(r->rendered, staged, err) ? -1 : 0;
 	if (rc == 0)
 		rc = keep_pushed(r, staged, err);
+	if (rc == 0)
+		rc = write_gitops(r, staged, err);
 	return rc;
 }
 
@@ -294,11 +326,14 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 		if (fs_write_dir_atomic(r->app_dir, fill_bundle, &bf, err))
 			return -1;
 	} else if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
-						  bundle_write_manifests(r->rendered, r->app_dir, err))) {
+						  bundle_write_manifests(r->rendered, r->app_dir, err) ||
+						  write_gitops(r, r->app_dir, err))) {
 		return -1;
 	}
 	if ((o->stages & BUILD_PUSH) &&
 	    (begin(o, BUILD_PUSH, err) || push_bundle(r->app_dir, r->workspace.config, &push_hooks, &r->pushed, err)))
+		return -1;
+	if ((o->stages & BUILD_PUBLISH) && (begin(o, BUILD_PUBLISH, err) || publish_stage(r, o, err)))
 		return -1;
 	return 0;
 }

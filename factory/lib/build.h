@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "error.h"
 #include "fetch.h"
+#include "gitops.h"
 #include "image.h"
 #include "inputs.h"
 #include "plan.h"
@@ -28,6 +29,7 @@ enum build_stage {
 	BUILD_ASSEMBLE = 1u << 1, /* the image on its base, into out/<app>/image */
 	BUILD_RENDER = 1u << 2,   /* the manifests, into out/<app>/manifests */
 	BUILD_PUSH = 1u << 3,     /* the image to its registry */
+	BUILD_PUBLISH = 1u << 4,  /* the bundle's manifests to the recipe's gitops repository */
 };
 
 struct build_options {
@@ -41,6 +43,8 @@ struct build_options {
 	const char *image;      /* render only: deploy this reference instead of the recipe's */
 	const volatile sig_atomic_t *interrupted;
 	int parallel;           /* transfers at once; 0: factory.yaml's */
+	/* BUILD_PUBLISH: dry run, branch per change, commit dates (config is set by build_run). */
+	struct gitops_options publish;
 	/* Progress of downloads (may be NULL), as struct fetch_options has them. */
 	void (*on_progress)(void *ctx, const struct fetch_progress *progress);
 	void (*on_item)(void *ctx, const struct fetch_item *item);
@@ -60,6 +64,7 @@ struct build_result {
 	struct image_build image;    /* BUILD_ASSEMBLE */
 	struct render_output *rendered;
 	struct push_result pushed;   /* BUILD_PUSH */
+	struct gitops_result published; /* BUILD_PUBLISH */
 	char *app_dir;               /* <output>/<app> */
 	char *image_dir;             /* <app_dir>/image */
 	char *reference;             /* what the manifests deploy: registry/repository@digest */

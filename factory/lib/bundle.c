@@ -143,3 +143,79 @@ int bundle_write_pushed(const char *app_dir, const char *const *references, size
 	json_decref(doc);
 	return rc;
 }
+
+int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, struct error *err)
+{
+	char *path = fs_path_join(app_dir, "build.json");
+	json_t *doc = json_load_file(path, 0, NULL);
+	int rc = 0;
+
+	free(path);
+	if (!g && !json_object_get(doc, "gitops")) {
+		json_decref(doc);
+		return 0;
+	}
+	if (!json_is_object(doc)) {
+		json_decref(doc);
+		doc = json_object();
+	}
+	if (g) {
+		json_t *o = json_object();
+		json_object_set_new(o, "url", json_string(g->url));
+		if (g->branch)
+			json_object_set_new(o, "branch", json_string(g->branch));
+		if (g->path)
+			json_object_set_new(o, "path", json_string(g->path));
+		json_object_set_new(o, "app", json_string(g->app));
+		if (g->image)
+			json_object_set_new(o, "image", json_string(g->image));
+		if (g->scripts_hash && *g->scripts_hash)
+			json_object_set_new(o, "scriptsHash", json_string(g->scripts_hash));
+		json_object_set_new(doc, "gitops", o);
+	} else {
+		json_object_del(doc, "gitops");
+	}
+	rc = write_json(app_dir, "build.json", doc, err);
+	json_decref(doc);
+	return rc;
+}
+
+static char *json_text_dup(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? xstrdup(v) : NULL;
+}
+
+int bundle_read_gitops(const char *app_dir, struct bundle_gitops *g, struct error *err)
+{
+	char *path = fs_path_join(app_dir, "build.json");
+	json_t *doc = json_load_file(path, 0, NULL), *o = json_object_get(doc, "gitops");
+	int rc = 0;
+
+	memset(g, 0, sizeof(*g));
+	if (!json_string_value(json_object_get(o, "url")) || !json_string_value(json_object_get(o, "app"))) {
+		rc = error_set(err, ERROR_NOT_FOUND,
+			       "%s records no GitOps target: set gitops.url in the recipe and render or build it again", path);
+	} else {
+		g->url = json_text_dup(o, "url");
+		g->branch = json_text_dup(o, "branch");
+		g->path = json_text_dup(o, "path");
+		g->app = json_text_dup(o, "app");
+		g->image = json_text_dup(o, "image");
+		g->scripts_hash = json_text_dup(o, "scriptsHash");
+	}
+	json_decref(doc);
+	free(path);
+	return rc;
+}
+
+void bundle_gitops_clear(struct bundle_gitops *g)
+{
+	free(g->url);
+	free(g->branch);
+	free(g->path);
+	free(g->app);
+	free(g->image);
+	free(g->scripts_hash);
+	memset(g, 0, sizeof(*g));
+}

@@ -33,6 +33,24 @@ int bundle_write_target(const char *app_dir, const struct bundle_target *target,
 int bundle_read_target(const char *app_dir, struct bundle_target *target, struct error *err);
 void bundle_target_clear(struct bundle_target *target);
 
+/* Where the manifests are published (build.json's "gitops"), so that `factory publish
+ * out/<app>` needs no recipe. */
+struct bundle_gitops {
+	char *url;
+	char *branch; /* may be NULL: "main" */
+	char *path;   /* may be NULL: the app's name */
+	char *app;
+	char *image;  /* what the manifests deploy, for the commit message */
+	char *scripts_hash;
+};
+
+/* Sets (or, with `gitops` NULL, removes) the "gitops" object of <app_dir>/build.json and
+ * keeps the rest of the file; creates the file if needed. */
+int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *gitops, struct error *err);
+/* ERROR_NOT_FOUND when the bundle records no GitOps target. */
+int bundle_read_gitops(const char *app_dir, struct bundle_gitops *gitops, struct error *err);
+void bundle_gitops_clear(struct bundle_gitops *gitops);
+
 /* Records the references an image was pushed as (pushed.json). */
 int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err);
 

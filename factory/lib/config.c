@@ -62,9 +62,34 @@ static const struct schema_field author_fields[] = {
 	{"email", &schema_string, 0},
 	{NULL, NULL, 0},
 };
+static const struct schema_field git_remote_fields[] = {
+	{"url", &schema_string, SCHEMA_REQUIRED},
+	{"username", &schema_string, 0},
+	{"password", &schema_string, 0},
+	{"ca", &schema_string, 0},
+	{"sshKey", &schema_string, 0},
+	{"sshKeyPassphrase", &schema_string, 0},
+	{"knownHosts", &schema_string, 0},
+	{"hostKeyFingerprint", &schema_string, 0},
+	{NULL, NULL, 0},
+};
 static const struct schema_field gitops_fields[] = {
 	{"branch", &schema_string, 0},
 	{"author", &(const struct schema){.type = SCHEMA_OBJECT, .fields = author_fields}, 0},
+	{"message", &schema_string, 0},
+	{"remotes", &(const struct schema){.type = SCHEMA_LIST,
+		.element = &(const struct schema){.type = SCHEMA_OBJECT, .fields = git_remote_fields}}, 0},
+	{NULL, NULL, 0},
+};
+/* Sizes ("4GiB", "16MiB", "512k", plain bytes) and durations ("1h", "30s", plain seconds)
+ * are strings checked by read_limits, which says what is wrong with one. */
+static const struct schema_field limits_fields[] = {
+	{"download", &schema_string, 0},
+	{"expansion", &schema_string, 0},
+	{"expansionRatio", &(const struct schema){.type = SCHEMA_INT, .min = 1, .max = 1000000}, 0},
+	{"transferTimeout", &schema_string, 0},
+	{"minRate", &schema_string, 0},
+	{"minRateTime", &schema_string, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema_field config_fields[] = {
@@ -80,6 +105,7 @@ static const struct schema_field config_fields[] = {
 	{"cache", &(const struct schema){.type = SCHEMA_OBJECT, .fields = cache_fields}, 0},
 	{"catalog", &schema_string, 0},
 	{"gitops", &(const struct schema){.type = SCHEMA_OBJECT, .fields = gitops_fields}, 0},
+	{"limits", &(const struct schema){.type = SCHEMA_OBJECT, .fields = limits_fields}, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema config_schema = {.type = SCHEMA_OBJECT, .fields = config_fields};
@@ -138,6 +164,88 @@ static void read_repositories(const struct ynode *list, struct config_repository
 	}
 }
 
+/* The defaults fit real Flink images: layers and connector jars of a few hundred MB, an
+ * unhurried mirror; an archive's expansion well above any real layer's (3-10 times). */
+static void limits_defaults(struct config_limits *l)
+{
+	if (!l->download)
+		l->download = 4LL << 30;
+	if (!l->expansion)
+		l->expansion = 64LL << 30;
+	if (!l->expansion_ratio)
+		l->expansion_ratio = 200;
+	if (!l->http.timeout_seconds)
+		l->http.timeout_seconds = http_limits_default.timeout_seconds;
+	if (!l->http.min_rate)
+		l->http.min_rate = http_limits_default.min_rate;
+	if (!l->http.min_rate_seconds)
+		l->http.min_rate_seconds = http_limits_default.min_rate_seconds;
+}
+
+/* "4GiB" -> 4294967296; `units` lists suffix/multiplier pairs (the empty suffix first). */
+static bool parse_quantity(const char *text, const char *const *suffixes, const long long *multipliers,
+			   long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!text || !isdigit((unsigned char)*text))
+		return false;
+	v = strtoll(text, &end, 10);
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; suffixes[i]; i++)
+		if (strcmp(end, suffixes[i]) == 0) {
+			if (v <= 0 || v > LLONG_MAX / multipliers[i])
+				return false;
+			*out = v * multipliers[i];
+			return true;
+		}
+	return false;
+}
+
+static size_t read_limits(struct config *c, const struct ynode *limits, const char *file, struct diag_list *diags)
+{
+	static const char *const size_units[] = {"", "k", "K", "KiB", "M", "MiB", "G", "GiB", "T", "TiB", NULL};
+	static const long long size_mult[] = {1, 1024, 1024, 1024, 1 << 20, 1 << 20, 1LL << 30, 1LL << 30,
+					      1LL << 40, 1LL << 40};
+	static const char *const time_units[] = {"", "s", "m", "min", "h", NULL};
+	static const long long time_mult[] = {1, 1, 60, 60, 3600};
+	static const char *const rate_units[] = {"", "k", "K", "KiB", "M", "MiB", "B/s", "KiB/s", "MiB/s", NULL};
+	static const long long rate_mult[] = {1, 1024, 1024, 1024, 1 << 20, 1 << 20, 1, 1024, 1 << 20};
+	struct {
+		const char *key;
+		long long *slot;
+		const char *const *units;
+		const long long *mult;
+		const char *example;
+	} keys[] = {
+		{"download", &c->limits.download, size_units, size_mult, "4GiB"},
+		{"expansion", &c->limits.expansion, size_units, size_mult, "64GiB"},
+		{"transferTimeout", &c->limits.http.timeout_seconds, time_units, time_mult, "1h"},
+		{"minRate", &c->limits.http.min_rate, rate_units, rate_mult, "1KiB"},
+		{"minRateTime", &c->limits.http.min_rate_seconds, time_units, time_mult, "60s"},
+	};
+	size_t errors = 0;
+	long long ratio;
+
+	if (!limits)
+		return 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const struct ynode *n = ynode_get(limits, keys[i].key);
+		if (!n || n->kind != YNODE_SCALAR || yscalar_is_null(n))
+			continue;
+		if (!parse_quantity(n->value, keys[i].units, keys[i].mult, keys[i].slot)) {
+			diag_add(diags, DIAG_ERROR, file, n->line, n->col, "limits.%s: '%s' is not a positive %s like %s",
+				 keys[i].key, n->value, keys[i].units == time_units ? "duration" : "size", keys[i].example);
+			errors++;
+		}
+	}
+	if (yscalar_int(ynode_get(limits, "expansionRatio"), &ratio))
+		c->limits.expansion_ratio = ratio;
+	return errors;
+}
+
 static void apply_defaults(struct config *c)
 {
 	static struct config_repository central = {
@@ -172,6 +280,7 @@ static void apply_defaults(struct config *c)
 		c->git_author_name = "factory";
 	if (!c->git_author_email)
 		c->git_author_email = "factory@localhost";
+	limits_defaults(&c->limits);
 }
 
 static size_t check_urls(const struct config_repository *repos, size_t n, const char *what,
@@ -273,6 +382,28 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 	c->git_branch = str_of(ynode_get(root, "gitops"), "branch", NULL);
 	c->git_author_name = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "name", NULL);
 	c->git_author_email = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "email", NULL);
+	errors += read_limits(c, ynode_get(root, "limits"), path, diags);
+	c->git_message = str_of(ynode_get(root, "gitops"), "message", NULL);
+	list = ynode_get(ynode_get(root, "gitops"), "remotes");
+	c->git_remotes = calloc(list ? list->count + 1 : 1, sizeof(*c->git_remotes));
+	c->git_paths = calloc(list ? 3 * list->count + 1 : 1, sizeof(*c->git_paths));
+	if (!c->git_remotes || !c->git_paths)
+		abort();
+	for (size_t i = 0; list && i < list->count; i++) {
+		const struct ynode *m = list->values[i];
+		struct config_git_remote *g = &c->git_remotes[c->git_remote_count++];
+		/* Files are relative to factory.yaml, as cache.dir and catalog are. */
+		const char *files[] = {str_of(m, "ca", NULL), str_of(m, "sshKey", NULL), str_of(m, "knownHosts", NULL)};
+		const char **slots[] = {&g->ca_file, &g->ssh_key, &g->known_hosts};
+		g->url = str_of(m, "url", "");
+		g->username = str_of(m, "username", NULL);
+		g->password = str_of(m, "password", NULL);
+		g->ssh_key_passphrase = str_of(m, "sshKeyPassphrase", NULL);
+		g->host_key_fingerprint = str_of(m, "hostKeyFingerprint", NULL);
+		for (size_t k = 0; k < 3; k++)
+			if (files[k])
+				*slots[k] = c->git_paths[c->git_path_count++] = absolute_from(c->dir, files[k]);
+	}
 	if (errors) {
 		config_free(c);
 		return error_set(err, ERROR_INVALID, "%s: invalid configuration", path);
@@ -289,6 +420,10 @@ void config_free(struct config *c)
 	free(c->repositories);
 	free(c->mirrors);
 	free(c->registries);
+	free(c->git_remotes);
+	for (size_t i = 0; i < c->git_path_count; i++)
+		free(c->git_paths[i]);
+	free(c->git_paths);
 	free(c->python_indexes);
 	free(c->cache_dir);
 	free(c->catalog_dir);

@@ -12,6 +12,7 @@
 
 #include "diag.h"
 #include "error.h"
+#include "http.h"
 #include "ydoc.h"
 
 struct http_observer;
@@ -38,6 +39,26 @@ struct config_registry {
 	long long chunk_size; /* upload blobs in PATCH chunks of this many bytes; 0: in one PUT */
 };
 
+/* gitops.remotes[]: how to reach a Git remote, chosen by the longest URL prefix. */
+struct config_git_remote {
+	const char *url;
+	const char *username; /* may hold ${ENV} references */
+	const char *password;
+	const char *ca_file;  /* absolute: HTTPS certificates are checked against it too */
+	const char *ssh_key;  /* absolute: the private key file */
+	const char *ssh_key_passphrase;
+	const char *known_hosts; /* absolute: the host key must be listed here ... */
+	const char *host_key_fingerprint; /* ... or match this "SHA256:<base64>" */
+};
+
+/* limits: how much and how long anything read from outside may take (see README). */
+struct config_limits {
+	long long download; /* bytes of a download whose size neither a descriptor nor a lock gives */
+	long long expansion;       /* bytes an archive may expand to ... */
+	long long expansion_ratio; /* ... and times its compressed size (above a small floor) */
+	struct http_limits http;   /* transferTimeout, minRate, minRateTime */
+};
+
 struct config {
 	struct ydoc *doc; /* NULL for the built-in defaults */
 	char *path;       /* file it came from, NULL for defaults */
@@ -62,6 +83,13 @@ struct config {
 	const char *git_author_name;
 	const char *git_author_email;
 	const char *git_branch;
+	const char *git_message; /* commit message template; NULL for the default */
+	struct config_git_remote *git_remotes;
+	size_t git_remote_count;
+	char **git_paths; /* owned: the remotes' absolute file paths */
+	size_t git_path_count;
+
+	struct config_limits limits;
 
 	/* Not from the file: who watches this run's HTTP exchanges (factory -v), set by the
 	 * caller through workspace_options; NULL for nobody. Every module that talks HTTP gets

@@ -175,6 +175,9 @@ static void start_repository(struct job *job)
 
 	prepare_transfer(&job->jar, repo, url, &jar_callbacks, job);
 	job->jar.resumable = true;
+	/* The lock knows the jar's size; without a lock only the configured ceiling bounds it. */
+	job->jar.max_bytes = job->item->expected_size > 0 ? (off_t)job->item->expected_size
+							  : (off_t)job->run->options->config->limits.download;
 	job->write_error[0] = '\0';
 	job->pending = 1;
 	http_engine_add(job->run->engine, &job->jar);
@@ -186,6 +189,7 @@ static void start_repository(struct job *job)
 				 &sidecar_callbacks, s);
 		s->algorithm = (enum digest_algorithm)a;
 		s->length = 0;
+		s->transfer.max_bytes = SIDECAR_MAX - 1; /* a checksum, not a body */
 		s->transfer.user = job;
 		job->pending++;
 		http_engine_add(job->run->engine, &s->transfer);
@@ -241,6 +245,16 @@ static void complete_download(struct job *job)
 	if (item->pin_sha256) {
 		snprintf(expected, sizeof(expected), "%s", item->pin_sha256);
 	} else {
+		/* A checksum file that could not be read (too slow, dropped) is not "not published":
+		 * falling back to a weaker one would let a server choose the algorithm. */
+		for (int a = 0; a < DIGEST_COUNT; a++) {
+			const struct http_transfer *s = &job->sidecars[a].transfer;
+			if (s->outcome == HTTP_FAILED || (s->outcome == HTTP_ABORTED && s->error[0])) {
+				set_error(item, "%s: repository '%s': %s failed: %s", item->coordinate, repo->name, s->url,
+					  s->error);
+				return;
+			}
+		}
 		sidecar = best_sidecar(job, expected);
 		if (!sidecar) {
 			set_error(item, "%s: %s publishes no .sha512, .sha256 or .sha1 checksum; pin its sha256 "
@@ -297,6 +311,11 @@ static void evaluate(struct job *job)
 		set_error(item, "%s: repository '%s' (%s) answered HTTP %ld for %s: check the credentials for '%s' "
 				"in factory.yaml", item->coordinate, repo->name, repo->url, jar->status, job->path, repo->name);
 		item->error_code = ERROR_AUTH;
+	} else if (jar->outcome == HTTP_ABORTED && jar->too_large) {
+		set_error(item, "%s: repository '%s': %s: %s (%s); nothing was stored", item->coordinate, repo->name,
+			  jar->url, jar->error,
+			  item->expected_size > 0 ? "the size factory.lock records" : "limits.download in factory.yaml");
+		item->error_code = ERROR_LIMIT;
 	} else if (jar->outcome == HTTP_ABORTED) {
 		set_error(item, "%s: %s: %s", item->coordinate, jar->url,
 			  job->write_error[0] ? job->write_error : jar->error[0] ? jar->error : "aborted");
@@ -414,6 +433,7 @@ int fetch_run(struct fetch_item *items, size_t count, const struct fetch_options
 		goto out;
 	http_engine_set_interrupt(run.engine, options->interrupted);
 	http_engine_set_observer(run.engine, options->config->http_observer);
+	http_engine_set_limits(run.engine, &options->config->limits.http);
 	for (size_t i = 0; i < count; i++) {
 		struct job *job = &jobs[i];
 		struct fetch_item *item = &items[i];

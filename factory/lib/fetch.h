@@ -26,6 +26,8 @@ struct fetch_item {
 	const char *pin_sha256; /* NULL: trust the repository's checksum files */
 	char pin_storage[65];   /* holds the pin when it came from a lock that is freed */
 	bool use_cache;         /* a pinned blob already cached is taken without asking anyone */
+	long long expected_size; /* from the lock: a longer body is an error (0: unknown, the
+				  * configured limits.download bounds it) */
 
 	/* result */
 	enum fetch_state state;

@@ -75,6 +75,7 @@ static int prepare(struct plan *plan, const struct recipe *r, const struct lockf
 		}
 		snprintf(item->pin_storage, sizeof(item->pin_storage), "%s", locked->sha256);
 		item->pin_sha256 = item->pin_storage;
+		item->expected_size = locked->size;
 		item->use_cache = true;
 	}
 	return problems ? -1 : 0;

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,20 +430,25 @@ static bool is_hex64(const char *s)
 	return n == 64;
 }
 
-static bool is_memory_size(const char *s)
+/* Flink's MemorySize syntax: a number, optional spaces, an optional unit. The size in bytes
+ * goes to *bytes (saturating at LLONG_MAX, so an absurd size is caught by the bound). */
+static bool parse_memory_size(const char *s, long long *bytes)
 {
-	/* Flink's MemorySize syntax: a number, optional spaces, an optional unit. */
-	static const char *const units[] = {"",  "b", "bytes", "k", "kb", "kibibytes", "m", "mb",
-					    "mebibytes", "g", "gb", "gibibytes", "t", "tb", "tebibytes",
-					    "ki", "mi", "gi", "ti", NULL};
+	static const struct {
+		const char *name;
+		int shift;
+	} units[] = {{"", 0},	       {"b", 0},  {"bytes", 0}, {"k", 10},	  {"kb", 10}, {"kibibytes", 10}, {"m", 20},
+		     {"mb", 20},       {"mebibytes", 20},	{"g", 30},   {"gb", 30}, {"gibibytes", 30}, {"t", 40},
+		     {"tb", 40},       {"tebibytes", 40},	{"ki", 10},  {"mi", 20}, {"gi", 30},	      {"ti", 40}};
 	const char *p = s;
 	char unit[16];
 	size_t n = 0;
+	long long value = 0;
 
 	if (!isdigit((unsigned char)*p))
 		return false;
-	while (isdigit((unsigned char)*p))
-		p++;
+	for (; isdigit((unsigned char)*p); p++)
+		value = value > (LLONG_MAX - 9) / 10 ? LLONG_MAX : value * 10 + (*p - '0');
 	while (*p == ' ')
 		p++;
 	for (; *p && n < sizeof(unit) - 1; p++)
@@ -450,9 +456,11 @@ static bool is_memory_size(const char *s)
 	unit[n] = '\0';
 	if (*p)
 		return false;
-	for (const char *const *u = units; *u; u++)
-		if (strcmp(unit, *u) == 0)
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(unit, units[i].name) == 0) {
+			*bytes = value > (LLONG_MAX >> units[i].shift) ? LLONG_MAX : value << units[i].shift;
 			return true;
+		}
 	return false;
 }
 
@@ -1209,8 +1217,16 @@ static void load_resources(struct loader *ld, const struct ynode *root, const ch
 
 	snprintf(path, sizeof(path), "%s.memory", section);
 	res->memory = str_at(root, path, NULL);
-	if (res->memory && !is_memory_size(res->memory))
-		fail(ld, ynode_at_path(root, path), "%s: '%s' is not a memory size like 2048m or 2g", path, res->memory);
+	if (res->memory) {
+		long long bytes = 0;
+		if (!parse_memory_size(res->memory, &bytes))
+			fail(ld, ynode_at_path(root, path), "%s: '%s' is not a memory size like 2048m or 2g", path,
+			     res->memory);
+		else if (bytes < RECIPE_MEMORY_MIN || bytes > RECIPE_MEMORY_MAX)
+			/* Flink cannot start a process below its fixed overheads; no pod gets a petabyte. */
+			fail(ld, ynode_at_path(root, path), "%s: '%s' is out of range: give between 128m and 1t", path,
+			     res->memory);
+	}
 	snprintf(path, sizeof(path), "%s.cpu", section);
 	if (yscalar_number(ynode_at_path(root, path), &cpu)) {
 		res->cpu = cpu;

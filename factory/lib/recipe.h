@@ -72,6 +72,8 @@ struct recipe_requirement {
 
 /* A relocatable CPython ("install_only" layout: python/bin/python3, python/lib/python3.X/)
  * unpacked into its own layer, for bases without Python such as the official flink images. */
+#define RECIPE_MEMORY_MIN (128LL << 20) /* jobManager/taskManager.memory bounds */
+#define RECIPE_MEMORY_MAX (1LL << 40)
 #define RECIPE_RUNTIME_PATH_MAX 32 /* keeps <path>/bin/python3.NN within an interpreter path */
 
 struct recipe_python_runtime {

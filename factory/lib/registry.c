@@ -50,6 +50,7 @@ struct registry {
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
 	const struct http_observer *observer; /* the config's, for every request */
+	const struct config_limits *limits;   /* the config's; NULL: the built-in defaults */
 	pthread_mutex_t lock; /* blobs are pushed from several threads: guards tokens and credentials */
 };
 
@@ -314,6 +315,7 @@ int registry_open(struct registry **out, const struct config *config, const char
 	if (!reg)
 		abort();
 	reg->host = xstrdup(host);
+	reg->limits = config ? &config->limits : NULL;
 	reg->api_host = xstrdup(strcmp(host, "docker.io") == 0 || strcmp(host, "index.docker.io") == 0
 					? "registry-1.docker.io" : host);
 	for (size_t i = 0; config && i < config->registry_count; i++)
@@ -524,6 +526,7 @@ struct request {
 	size_t upload_size;
 	bool head;
 	struct download_body *body;
+	off_t max_bytes; /* the body may not be longer (0: no bound beyond the body's own) */
 	/* results */
 	long status;
 	char *location;
@@ -564,6 +567,8 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.callbacks = &download_body_callbacks;
 		t.user = rq->body ? rq->body : &scratch;
 		t.observer = reg->observer;
+		t.max_bytes = rq->max_bytes;
+		t.limits = reg->limits ? &reg->limits->http : NULL;
 		pthread_mutex_lock(&reg->lock);
 		/* Tokens and credentials are never freed while the registry is open: pointers to
 		 * them stay valid after unlocking. They go only to the registry itself, never to
@@ -584,6 +589,12 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
+		if (t.outcome == HTTP_ABORTED && t.too_large) {
+			error_set(err, ERROR_LIMIT, "registry %s: %s %s: %s (the size its descriptor gives); nothing was "
+				  "stored", reg->host, rq->method ? rq->method : "GET", rq->url, t.error);
+			http_transfer_cleanup(&t);
+			return -1;
+		}
 		if (t.outcome == HTTP_ABORTED) {
 			if (err->code == ERROR_NONE)
 				error_set(err, ERROR_INVALID, "registry %s: %s %s: the response is too large", reg->host,
@@ -592,7 +603,8 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		if (t.outcome == HTTP_FAILED) {
-			error_set(err, ERROR_IO, "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
+			error_set(err, t.curl_code == CURLE_OPERATION_TIMEDOUT ? ERROR_NETWORK : ERROR_IO,
+				  "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
 				  t.error);
 			http_transfer_cleanup(&t);
 			return -1;
@@ -669,10 +681,27 @@ struct pull_ctx {
 	struct cache *cache;
 	bool lazy;        /* layers stay in the registry until someone needs them */
 	bool config_done; /* oci_image_load imports the config first, then the layers */
+	json_t *manifest; /* the sizes its descriptors give bound each blob's download */
 };
 
-static int get_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
-		    struct error *err)
+static long long descriptor_size(const json_t *manifest, const char *digest)
+{
+	const json_t *d = json_object_get(manifest, "config"), *l;
+	size_t i;
+
+	if (d && json_is_string(json_object_get(d, "digest")) &&
+	    strcmp(json_string_value(json_object_get(d, "digest")), digest) == 0)
+		return json_integer_value(json_object_get(d, "size"));
+	json_array_foreach(json_object_get(manifest, "layers"), i, l)
+		if (json_is_string(json_object_get(l, "digest")) &&
+		    strcmp(json_string_value(json_object_get(l, "digest")), digest) == 0)
+			return json_integer_value(json_object_get(l, "size"));
+	return 0;
+}
+
+/* `size`: the descriptor's (0: unknown, limits.download bounds the body). */
+static int get_blob(struct registry *reg, const char *repository, const char *digest, long long size,
+		    struct cache *cache, struct error *err)
 {
 	struct cache_writer w;
 	struct download_body b = {.writer = &w, .err = err};
@@ -695,9 +724,13 @@ static int get_blob(struct registry *reg, const char *repository, const char *di
 	rq.url = xasprintf("%s/v2/%s/blobs/%s", reg->base_url, repository, digest);
 	rq.scope = scope;
 	rq.body = &b;
+	rq.max_bytes = size > 0 ? (off_t)size : reg->limits ? (off_t)reg->limits->download : (off_t)4 << 30;
 	if (send_request(reg, &rq, err) == 0) {
 		if (rq.status != 200)
 			status_error(reg, repository, "downloading a blob", rq.status, err);
+		else if (size > 0 && w.size != (off_t)size)
+			error_set(err, ERROR_INVALID, "registry %s, repository %s: blob %s has %lld bytes, its descriptor "
+				  "says %lld; nothing was stored", reg->host, repository, digest, (long long)w.size, size);
 		else if (cache_writer_commit(&w, digest + 7, err) == 0)
 			rc = 0;
 	}
@@ -714,14 +747,20 @@ static int pull_import(void *ctx, const char *digest, struct error *err)
 	if (pc->lazy && pc->config_done)
 		return 0;
 	pc->config_done = true;
-	return get_blob(pc->reg, pc->repository, digest, pc->cache, err);
+	return get_blob(pc->reg, pc->repository, digest, descriptor_size(pc->manifest, digest), pc->cache, err);
 }
 
 int registry_fetch_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
 			struct error *err)
 {
+	return registry_fetch_blob_sized(reg, repository, digest, 0, cache, err);
+}
+
+int registry_fetch_blob_sized(struct registry *reg, const char *repository, const char *digest, long long size,
+			      struct cache *cache, struct error *err)
+{
 	settle_scheme(reg);
-	return get_blob(reg, repository, digest, cache, err);
+	return get_blob(reg, repository, digest, size, cache, err);
 }
 
 static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
@@ -769,7 +808,7 @@ out:
 int registry_pull(struct registry *reg, const struct registry_ref *ref, const char *platform, struct cache *cache,
 		  bool lazy_layers, struct oci_image *image, struct error *err)
 {
-	struct pull_ctx ctx = {reg, ref->repository, cache, lazy_layers, false};
+	struct pull_ctx ctx = {reg, ref->repository, cache, lazy_layers, false, NULL};
 	char digest[72], *media = NULL;
 	int rc = -1;
 
@@ -801,8 +840,11 @@ int registry_pull(struct registry *reg, const struct registry_ref *ref, const ch
 			goto out;
 		rc = -1;
 	}
+	if (oci_parse_json_blob(cache, digest, &ctx.manifest, err))
+		goto out;
 	rc = oci_image_load(image, cache, digest, pull_import, &ctx, err);
 out:
+	json_decref(ctx.manifest);
 	free(media);
 	return rc;
 }

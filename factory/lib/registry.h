@@ -52,6 +52,11 @@ int registry_pull(struct registry *reg, const struct registry_ref *ref, const ch
 int registry_fetch_blob(struct registry *reg, const char *repository, const char *digest, struct cache *cache,
 			struct error *err);
 
+/* Like registry_fetch_blob, stopping at `size` bytes (the descriptor's; 0: unknown, then
+ * limits.download bounds it): a longer or shorter body is an error and nothing is stored. */
+int registry_fetch_blob_sized(struct registry *reg, const char *repository, const char *digest, long long size,
+			      struct cache *cache, struct error *err);
+
 /* Where push finds a blob the layout does not hold (a base layer left in its registry):
  * fills *path with a file to upload (malloc'd). */
 typedef int (*registry_blob_source)(void *ctx, const char *digest, char **path, struct error *err);

@@ -132,6 +132,88 @@ static int compare_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static bool has_key(const json_t *j, const char *key)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		if (json_object_get(j, key))
+			return true;
+		json_object_foreach((json_t *)j, k, v)
+			if (has_key(v, key))
+				return true;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (has_key(v, key))
+				return true;
+	}
+	return false;
+}
+
+static bool has_true(const json_t *j, const char *key)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(j)) {
+		if (json_is_true(json_object_get(j, key)))
+			return true;
+		json_object_foreach((json_t *)j, k, v)
+			if (has_true(v, key))
+				return true;
+	} else if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			if (has_true(v, key))
+				return true;
+	}
+	return false;
+}
+
+static bool changed(const json_t *before, const json_t *after, const char *a, const char *b)
+{
+	const json_t *x = json_object_get(json_object_get(before, a), b), *y = json_object_get(json_object_get(after, a), b);
+	return !(x == y || (x && y && json_equal(x, y)));
+}
+
+/* An overlay must not do what the recipe itself may not: the merged objects are held to
+ * the same rules. Changing the scripts' data would keep their hashed name and roll-out
+ * annotation (the edit would never reach the cluster); the image, the service account and the
+ * keys the operator owns are the recipe's to say; hostPath and privileged are never wanted. */
+static void check_overlay(const json_t *before, const json_t *after, const char *file, const char *dir,
+			  struct diag_list *diags)
+{
+	static const char *const operator_keys[] = {"kubernetes.namespace", "kubernetes.cluster-id",
+						    "high-availability.cluster-id", NULL};
+	char *where = fs_path_join(dir, file);
+	const json_t *conf_before = json_object_get(json_object_get(before, "spec"), "flinkConfiguration");
+	const json_t *conf_after = json_object_get(json_object_get(after, "spec"), "flinkConfiguration");
+
+	if (strcmp(file, "configmap-scripts.yaml") == 0 &&
+	    !json_equal(json_object_get(before, "data"), json_object_get(after, "data")))
+		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not change the scripts' data: the ConfigMap is "
+							 "named after their hash, so the change would never roll out; edit "
+							 "the scripts instead");
+	if (changed(before, after, "spec", "image"))
+		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not replace spec.image: the image is factory's");
+	if (changed(before, after, "spec", "serviceAccount"))
+		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not change spec.serviceAccount: set serviceAccount "
+							 "in the recipe");
+	for (const char *const *k = operator_keys; *k; k++) {
+		const json_t *x = json_object_get(conf_before, *k), *y = json_object_get(conf_after, *k);
+		if (!(x == y || (x && y && json_equal(x, y))))
+			diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not set flinkConfiguration %s: the operator "
+								 "owns it", *k);
+	}
+	if (!has_key(before, "hostPath") && has_key(after, "hostPath"))
+		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not add a hostPath volume");
+	if (!has_true(before, "privileged") && has_true(after, "privileged"))
+		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not make a container privileged");
+	free(where);
+}
+
 static int apply_templates(struct render_output *out, const struct recipe *r, struct diag_list *diags,
 			   struct error *err)
 {
@@ -157,8 +239,14 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 			rc = fs_check_beneath(dir, out->files[i].name, false, err) ? error_wrap(err, "templates")
 			     : load_template(path, &overlay, diags, err);
 			if (rc == 0) {
+				json_t *before = json_deep_copy(out->files[i].object);
+				size_t errors = diags->errors;
 				render_merge(out->files[i].object, overlay);
 				json_decref(overlay);
+				check_overlay(before, out->files[i].object, out->files[i].name, dir, diags);
+				json_decref(before);
+				if (diags->errors > errors)
+					rc = error_set(err, ERROR_INVALID, "templates: an overlay breaks the recipe's rules");
 			}
 		}
 		free(path);
@@ -193,6 +281,10 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 			    !json_is_string(json_object_get(meta, "name"))) {
 				diag_add(diags, DIAG_ERROR, path, 1, 1,
 					 "an extra object needs apiVersion, kind and metadata.name");
+				rc = error_set(err, ERROR_INVALID, "%s: invalid template", path);
+				json_decref(object);
+			} else if (has_key(object, "hostPath") || has_true(object, "privileged")) {
+				diag_add(diags, DIAG_ERROR, path, 1, 1, "an extra object may not use hostPath or privileged");
 				rc = error_set(err, ERROR_INVALID, "%s: invalid template", path);
 				json_decref(object);
 			} else {

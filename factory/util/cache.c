@@ -14,30 +14,6 @@
 #include "fsutil.h"
 #include "util.h"
 
-/* Temporary files left by a run that was killed (SIGKILL, power loss) are never read as
- * blobs; remove those old enough that no live run can still be writing them. */
-static void sweep_stale(const char *tmp_dir)
-{
-	DIR *d = opendir(tmp_dir);
-	struct dirent *de;
-	time_t now = time(NULL);
-
-	while (d && (de = readdir(d))) {
-		struct stat st;
-		char *path;
-		if (de->d_name[0] == '.')
-			continue;
-		path = fs_path_join(tmp_dir, de->d_name);
-		if (lstat(path, &st) == 0 && now - st.st_mtime > 24 * 3600) {
-			struct error ignored = {0};
-			fs_remove_tree(path, &ignored);
-		}
-		free(path);
-	}
-	if (d)
-		closedir(d);
-}
-
 int cache_open(struct cache **out, const char *dir, struct error *err)
 {
 	struct cache *c;
@@ -66,7 +42,9 @@ int cache_open(struct cache **out, const char *dir, struct error *err)
 			goto out;
 		}
 	}
-	sweep_stale(tmp);
+	/* Temporary files of killed runs (SIGKILL, power loss) are never read as blobs; each
+	 * writer holds an flock on its own, so only those of dead writers go. */
+	fs_sweep_stale(tmp, "download.");
 	rc = 0;
 out:
 	free(blobs);
@@ -133,6 +111,8 @@ int cache_writer_begin_digests(struct cache_writer *w, struct cache *c, unsigned
 		w->tmp_path = NULL;
 		return -1;
 	}
+	/* Held until the file is renamed or removed: see fs_sweep_stale. */
+	flock(w->fd, LOCK_EX);
 	w->digests = digest_set_new(algorithms);
 	return 0;
 }
@@ -181,15 +161,16 @@ int cache_writer_commit(struct cache_writer *w, const char *expected_sha256, str
 		cache_writer_abort(w);
 		return -1;
 	}
-	close(w->fd);
-	w->fd = -1;
 	target = cache_blob_path(w->cache, actual);
+	/* Renamed before the fd (and its flock) goes: a sweep never sees it unlocked in tmp/. */
 	if (rename(w->tmp_path, target) < 0) {
 		error_set_errno(err, "cannot move %s into the cache", w->tmp_path);
 		free(target);
 		cache_writer_abort(w);
 		return -1;
 	}
+	close(w->fd);
+	w->fd = -1;
 	free(target);
 	free(w->tmp_path);
 	w->tmp_path = NULL;

@@ -24,6 +24,7 @@ struct http_engine {
 	struct http_stats stats;
 	const volatile sig_atomic_t *interrupted;
 	const struct http_observer *observer;
+	const struct http_limits *limits;
 	struct http_transfer **active; /* in flight, to abort them on an interrupt */
 	size_t active_capacity;
 };
@@ -83,6 +84,20 @@ void http_engine_free(struct http_engine *e)
 void http_engine_set_interrupt(struct http_engine *e, const volatile sig_atomic_t *flag)
 {
 	e->interrupted = flag;
+}
+
+const struct http_limits http_limits_default = {.timeout_seconds = 3600, .min_rate = 1024, .min_rate_seconds = 60};
+
+void http_engine_set_limits(struct http_engine *e, const struct http_limits *limits)
+{
+	e->limits = limits;
+}
+
+static const struct http_limits *limits_of(const struct http_transfer *t)
+{
+	if (t->limits)
+		return t->limits;
+	return t->engine && t->engine->limits ? t->engine->limits : &http_limits_default;
 }
 
 void http_engine_set_observer(struct http_engine *e, const struct http_observer *observer)
@@ -217,6 +232,8 @@ void http_engine_add(struct http_engine *e, struct http_transfer *t)
 		t->received = 0;
 		t->content_length = -1;
 		t->not_before = 0;
+		t->too_large = false;
+		t->deadline = 0;
 	}
 	e->queue[e->queued++] = t;
 }
@@ -247,6 +264,20 @@ void http_transfer_cleanup(struct http_transfer *t)
 	if (t->upload_file)
 		fclose(t->upload_file);
 	t->upload_file = NULL;
+}
+
+/* A timeout says which limit it was and where it is set, so the user knows what to check. */
+static void explain_timeout(struct http_transfer *t)
+{
+	const struct http_limits *lim = limits_of(t);
+
+	if (t->deadline > 0 && now_seconds() >= t->deadline - 0.05)
+		snprintf(t->error, sizeof(t->error), "not finished within %lld s (limits.transferTimeout in "
+			 "factory.yaml); check the server and the network, or raise the limit", lim->timeout_seconds);
+	else
+		snprintf(t->error, sizeof(t->error), "slower than %lld bytes/s for %lld s (limits.minRate and "
+			 "limits.minRateTime in factory.yaml); check the server and the network",
+			 lim->min_rate, lim->min_rate_seconds);
 }
 
 char *http_transfer_header(const struct http_transfer *t, const char *name)
@@ -333,10 +364,25 @@ static size_t write_cb(char *data, size_t size, size_t n, void *userdata)
 		curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
 		if (cl >= 0)
 			t->content_length = (off_t)cl + (resumed ? t->received : 0);
+		if (t->max_bytes > 0 && t->content_length > t->max_bytes) {
+			/* Refused before the first byte: nothing of it reaches the callbacks. */
+			t->too_large = true;
+			snprintf(t->error, sizeof(t->error), "the server announces %lld bytes, more than the %lld expected",
+				 (long long)t->content_length, (long long)t->max_bytes);
+			t->aborted_by_callback = 1;
+			return 0;
+		}
 		if (t->callbacks->on_body_start && t->callbacks->on_body_start(t, resumed) < 0) {
 			t->aborted_by_callback = 1;
 			return 0;
 		}
+	}
+	if (t->max_bytes > 0 && t->received + (off_t)len > t->max_bytes) {
+		t->too_large = true;
+		snprintf(t->error, sizeof(t->error), "the body goes on past the %lld bytes expected",
+			 (long long)t->max_bytes);
+		t->aborted_by_callback = 1;
+		return 0;
 	}
 	if (t->callbacks->on_data && t->callbacks->on_data(t, data, len) < 0) {
 		t->aborted_by_callback = 1;
@@ -377,9 +423,22 @@ static int start(struct http_engine *e, struct http_transfer *t)
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, t->allow_file ? "http,https,file" : "http,https");
 	curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT, 15L);
-	/* A stalled body (under 1 byte/s for 30 s) counts as a dropped connection. */
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, 30L);
+	{
+		/* A stalled or trickling response (headers included) counts as a dropped connection;
+		 * the deadline covers every attempt together, so retries cannot extend it. */
+		const struct http_limits *lim = limits_of(t);
+		if (lim->min_rate > 0 && lim->min_rate_seconds > 0) {
+			curl_easy_setopt(easy, CURLOPT_LOW_SPEED_LIMIT, (long)lim->min_rate);
+			curl_easy_setopt(easy, CURLOPT_LOW_SPEED_TIME, (long)lim->min_rate_seconds);
+		}
+		if (lim->timeout_seconds > 0) {
+			double left;
+			if (t->deadline == 0)
+				t->deadline = now_seconds() + (double)lim->timeout_seconds;
+			left = t->deadline - now_seconds();
+			curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, left > 0.001 ? (long)(left * 1000) : 1L);
+		}
+	}
 	/* Waiting to learn whether a connection multiplexes pays off only where HTTP/2 can be
 	 * negotiated (TLS ALPN); over plain HTTP it would serialise the first requests. */
 	if (strncmp(t->url, "https://", 8) == 0)
@@ -495,6 +554,12 @@ static void finish(struct http_engine *e, struct http_transfer *t, CURLcode code
 		t->outcome = HTTP_FAILED;
 		retry = retryable_error(code);
 		snprintf(t->error, sizeof(t->error), "%s", curl_easy_strerror(code));
+		if (code == CURLE_OPERATION_TIMEDOUT) {
+			explain_timeout(t);
+			/* Past the overall deadline another attempt would only be cut at once. */
+			if (t->deadline > 0 && now_seconds() >= t->deadline - 0.05)
+				retry = false;
+		}
 	}
 	observe(e, t, t->outcome == HTTP_FAILED ? 0 : status,
 		t->outcome == HTTP_FAILED || t->outcome == HTTP_ABORTED ? (t->error[0] ? t->error : "aborted") : NULL);

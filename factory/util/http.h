@@ -49,6 +49,19 @@ enum http_outcome {
 	HTTP_ABORTED, /* a callback returned -1 */
 };
 
+/* How long and how slowly a transfer may run. A server that trickles a body (or headers)
+ * would otherwise hold a run for ever: below `min_rate` bytes/s for `min_rate_seconds` an
+ * attempt fails (and is retried like a dropped connection), and past `timeout_seconds` from
+ * the first attempt the transfer fails for good. 0 disables a rule. */
+struct http_limits {
+	long long timeout_seconds;
+	long long min_rate;
+	long long min_rate_seconds;
+};
+
+/* One hour per transfer (a 1 GB layer at 300 kB/s), under 1 KiB/s for 60 s is a stall. */
+extern const struct http_limits http_limits_default;
+
 struct http_transfer {
 	/* set by the caller */
 	char *url;
@@ -67,6 +80,11 @@ struct http_transfer {
 	const struct http_callbacks *callbacks;
 	void *user;
 	const struct http_observer *observer; /* may be NULL: the engine's, if any */
+	const struct http_limits *limits;     /* NULL: the engine's (http_limits_default) */
+	/* The body may not be longer (0: no bound): a Content-Length above it ends the transfer
+	 * before any byte is delivered, a body that grows past it ends it at that byte; either
+	 * way as HTTP_ABORTED with `too_large` set and nothing retried. */
+	off_t max_bytes;
 
 	/* results */
 	enum http_outcome outcome;
@@ -92,6 +110,8 @@ struct http_transfer {
 	double not_before; /* monotonic seconds */
 	bool in_flight;
 	int aborted_by_callback;
+	bool too_large;
+	double deadline; /* monotonic seconds; 0: none */
 };
 
 struct http_stats {
@@ -116,6 +136,9 @@ void http_engine_add(struct http_engine *engine, struct http_transfer *t);
 /* When *flag becomes non-zero (set by a signal handler), the run stops: every transfer ends
  * as HTTP_ABORTED ("interrupted") and http_engine_run returns -1. */
 void http_engine_set_interrupt(struct http_engine *engine, const volatile sig_atomic_t *flag);
+
+/* The limits of the transfers that have none of their own (NULL: http_limits_default). */
+void http_engine_set_limits(struct http_engine *engine, const struct http_limits *limits);
 
 /* The observer of the transfers that have none of their own (may be NULL). */
 void http_engine_set_observer(struct http_engine *engine, const struct http_observer *observer);

@@ -14,6 +14,8 @@
 #define FACTORY_UNARCHIVE_H
 
 #include <locale.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "error.h"
@@ -23,8 +25,33 @@ struct archive_entry;
 
 enum unarchive_format { UNARCHIVE_TAR, UNARCHIVE_ZIP };
 
+/* The one compression a tar is read through. Anything but _ANY is exactly that filter and no
+ * other: a gzip inside the gzip stays a gzip (an unknown format), never unwrapped again. */
+enum unarchive_filter { UNARCHIVE_FILTER_ANY, UNARCHIVE_FILTER_NONE, UNARCHIVE_FILTER_GZIP, UNARCHIVE_FILTER_ZSTD };
+
+/* How far an archive may expand: a small compressed file can decompress to terabytes (a
+ * "bomb") and a scan of it would never end. Past min(max_bytes, max(ratio * compressed size,
+ * UNARCHIVE_EXPANSION_FLOOR)) decompressed bytes reading fails with ERROR_LIMIT. The floor
+ * lets small archives of highly compressible content through. 0: the default. */
+struct unarchive_limits {
+	long long max_bytes;
+	long long ratio;
+	const volatile sig_atomic_t *interrupted; /* may be NULL: reading ends with ERROR_INTERRUPTED */
+};
+
+#define UNARCHIVE_DEFAULT_MAX_BYTES (64LL << 30)
+#define UNARCHIVE_DEFAULT_RATIO 200
+#define UNARCHIVE_EXPANSION_FLOOR (64LL << 20)
+
 struct unarchive {
 	struct archive *archive;
+	int fd;                  /* tar: read through our callback, which enforces the limits */
+	long long compressed;    /* the file's size */
+	long long max_out;       /* decompressed bytes allowed */
+	long long data_out;      /* entry data bytes delivered */
+	const volatile sig_atomic_t *interrupted;
+	int stop;                /* why our callback refused: 0, ERROR_LIMIT or ERROR_INTERRUPTED */
+	char buffer[1 << 16];
 	locale_t utf8;
 	const char *what;      /* the archive's name in messages */
 	size_t warnings;       /* ARCHIVE_WARN results seen */
@@ -38,6 +65,12 @@ int unarchive_utf8_locale(locale_t *out, struct error *err);
  * archive in error messages and must outlive the reader. */
 int unarchive_open(struct unarchive *u, const char *path, enum unarchive_format format, const char *what,
 		   struct error *err);
+
+/* Like unarchive_open, through exactly `filter` (tar only; zip ignores it) and within `limits`
+ * (NULL: the defaults, which unarchive_open applies too). The file must be a regular file. */
+int unarchive_open_with(struct unarchive *u, const char *path, enum unarchive_format format,
+			enum unarchive_filter filter, const struct unarchive_limits *limits, const char *what,
+			struct error *err);
 
 /* 1 and *entry set: the next entry; 0: the end; -1: the archive is damaged (err says how). An
  * entry that came with a warning is returned like any other. */

@@ -21,6 +21,18 @@ DIR, so a repository URL is http://127.0.0.1:PORT/MODE/ :
   redirect      302 for .jar to http://localhost:PORT/ok/<same path> (another host for an
                 HTTP client: credentials must not follow); other files as in ok
   auth          like ok, but requires HTTP basic auth fetcher / s3cret-p4ss, else 401
+  huge          .jar: Content-Length 2 GiB, then zeros for as long as the client reads
+  endless       .jar: no Content-Length (the body ends when the connection does): the jar,
+                then zeros for as long as the client reads
+  trickle       .jar: full Content-Length, then the body at 4 bytes per second
+  slowheaders   .jar: the status line and headers at one byte per 0.5 s
+  tricklesum    .sha512: trickled like trickle; everything else as in ok
+
+A minimal OCI registry (GET only) serves the image layout in DIR/oci: /v2/ -> 200, any tag
+or digest of /v2/<name>/manifests/ -> the layout's first manifest (or that digest's blob),
+/v2/<name>/blobs/<digest> -> the blob, except that a blob whose digest is listed in
+DIR/endless-blobs (one "sha256:..." a line) is sent without Content-Length and followed by
+zeros for as long as the client reads.
 
 Control (not logged): GET /healthz -> 200; GET or POST /_reset forgets which paths were
 already requested (the "first request" state of drop, flaky, ratelimit).
@@ -48,7 +60,8 @@ from urllib.parse import unquote, urlsplit
 AUTH_USER = "fetcher"
 AUTH_PASSWORD = "s3cret-p4ss"
 MODES = {"ok", "drop", "drop-norange", "flaky", "ratelimit", "badsum", "unauthorized",
-         "forbidden", "missing", "redirect", "auth"}
+         "forbidden", "missing", "redirect", "auth", "huge", "endless", "trickle", "slowheaders",
+         "tricklesum"}
 SIDECARS = {".sha1": hashlib.sha1, ".sha256": hashlib.sha256, ".sha512": hashlib.sha512}
 
 
@@ -171,6 +184,106 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def _zeros_forever(self, sent):
+        """Zeros until the client goes away (or a safety cap of 8 GiB)."""
+        chunk = b"\0" * 65536
+        try:
+            while sent < (8 << 30):
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except OSError:
+            pass
+        self.close_connection = True
+        return sent
+
+    def _huge(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(2 << 30))
+        self.end_headers()
+        sent = 0
+        try:
+            self.wfile.write(data)
+            sent = len(data)
+        except OSError:
+            pass
+        self._record(200, self._zeros_forever(sent))
+
+    def _endless(self, data, content_type="application/octet-stream"):
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        sent = 0
+        try:
+            self.wfile.write(data)
+            sent = len(data)
+        except OSError:
+            pass
+        self._record(200, self._zeros_forever(sent))
+
+    def _trickle(self, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        sent = 0
+        try:
+            for i in range(0, len(data), 4):
+                self.wfile.write(data[i:i + 4])
+                self.wfile.flush()
+                sent += len(data[i:i + 4])
+                time.sleep(1)
+        except OSError:
+            pass
+        self.close_connection = True
+        self._record(200, sent)
+
+    def _slow_headers(self, data):
+        head = ("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                "Content-Length: %d\r\n\r\n" % len(data)).encode()
+        try:
+            for i in range(len(head)):
+                self.wfile.write(head[i:i + 1])
+                self.wfile.flush()
+                time.sleep(0.5)
+            self.wfile.write(data)
+        except OSError:
+            pass
+        self.close_connection = True
+        self._record(200, len(data))
+
+    def _registry(self, path):
+        root = os.path.join(self.server.state.root, "oci")
+        if path in ("/v2", "/v2/"):
+            return self._send(200, b"{}", [("Content-Type", "application/json")])
+        m = re.fullmatch(r"/v2/(.+)/(manifests|blobs)/([^/]+)", path)
+        if not m:
+            return self._error(404)
+        kind, ref = m.group(2), m.group(3)
+        if kind == "manifests" and not ref.startswith("sha256:"):
+            with open(os.path.join(root, "index.json"), "rb") as f:
+                ref = json.load(f)["manifests"][0]["digest"]
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", ref):
+            return self._error(404)
+        blob = os.path.join(root, "blobs", "sha256", ref[7:])
+        if not os.path.isfile(blob):
+            return self._error(404)
+        with open(blob, "rb") as f:
+            data = f.read()
+        endless = set()
+        try:
+            with open(os.path.join(self.server.state.root, "endless-blobs")) as f:
+                endless = {l.strip() for l in f if l.strip()}
+        except OSError:
+            pass
+        if kind == "manifests":
+            media = json.loads(data).get("mediaType", "application/vnd.oci.image.manifest.v1+json")
+            return self._send(200, data, [("Content-Type", media), ("Docker-Content-Digest", ref)])
+        if ref in endless and self.command == "GET":
+            return self._endless(data)
+        return self._send(200, data, [("Content-Type", "application/octet-stream")])
+
     # ------------------------------------------------------------ dispatch
 
     def do_HEAD(self):
@@ -190,6 +303,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_reset":
             st.reset()
             return self._send(200, b"reset\n", log=False)
+        if path == "/v2" or path.startswith("/v2/"):
+            return self._registry(path)
         parts = path.lstrip("/").split("/", 1)
         mode, rel = parts[0], (parts[1] if len(parts) > 1 else "")
         if mode not in MODES:
@@ -226,6 +341,11 @@ class Handler(BaseHTTPRequestHandler):
         data = self._file(rel)
         if data is None:
             return self._error(404)
+        if mode == "tricklesum" and rel.endswith(".sha512") and self.command == "GET":
+            return self._trickle(data)
+        if self.command == "GET" and is_jar and mode in ("huge", "endless", "trickle", "slowheaders"):
+            return {"huge": self._huge, "endless": self._endless, "trickle": self._trickle,
+                    "slowheaders": self._slow_headers}[mode](data)
         if mode in ("drop", "drop-norange"):
             ranges = mode == "drop"
             if is_jar and self.command == "GET" and st.first((mode, rel, "GET")):
