@@ -76,3 +76,42 @@ YAML
 rc=0
 "$FACTORY" pull --json --config "$tmp/open-reg.yaml" "$OPEN_HOST/nobody/nothing:1" > "$tmp/reg404.json" 2>/dev/null || rc=$?
 t_check "registry 404: exit 1, code not-found" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ]' _ "$rc" "$(code_of "$tmp/reg404.json")"
+
+# A wrong registry password: the first refusal ends it, named as such, no secret shown.
+cat > "$tmp/wrong.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+registries: [{host: "$LOCKED_HOST", insecure: true, credentials: env, username: "\${FACTORY_TEST_REG_USER}", password: "\${FACTORY_TEST_REG_PASSWORD}"}]
+cache: {dir: $tmp/cache}
+YAML
+mkdir -p "$tmp/push"
+cat > "$tmp/push/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: wrongpass}
+flink: {version: "1.19", image: "oci:$tmp/base:1.19.2"}
+image: {registry: "$LOCKED_HOST", repository: team/wrongpass, tags: ["1.0"]}
+java: {jarURI: "local:///opt/flink/usrlib/x.jar"}
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+mark=$(registry_log_mark locked)
+rc=0
+FACTORY_TEST_REG_USER=$LOCKED_USER FACTORY_TEST_REG_PASSWORD=Wrong-Secret-42 \
+    "$FACTORY" build --push --config "$tmp/wrong.yaml" -o "$tmp/out-wrong" "$tmp/push/recipe.yaml" > "$tmp/wrong.log" 2>&1 || rc=$?
+refused=$(registry_count locked unauthorized "" "$mark" 2>/dev/null || echo 99)
+t_check "wrong registry password: exit 1, the refusal named, no secret" sh -c \
+    '[ "$1" -eq 1 ] && grep -q "HTTP 401: unauthorized; check the credentials" "$2" && ! grep -q "Wrong-Secret-42" "$2"' _ "$rc" "$tmp/wrong.log"
+t_check "wrong registry password: it stops at the first refused credentials (401s: $refused, challenges included)" test "$refused" -le 8
+
+# Credentials in a package index URL are refused without being echoed.
+cat > "$tmp/index.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+python: {index: ["http://pyuser:Idx-Secret-77@127.0.0.1:9/simple"]}
+cache: {dir: $tmp/cache}
+YAML
+rc=0
+"$FACTORY" validate --config "$tmp/index.yaml" "$tmp/push/recipe.yaml" > "$tmp/index.log" 2>&1 || rc=$?
+t_check "credentials in python.index: refused, not echoed" sh -c \
+    '[ "$1" -eq 1 ] && grep -q "python.index\[0\]: credentials in the URL" "$2" && ! grep -q "Idx-Secret-77" "$2"' _ "$rc" "$tmp/index.log"

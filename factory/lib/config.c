@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "http.h"
 #include "schema.h"
 
 #define CONFIG_MAX_SIZE (256 * 1024)
@@ -373,8 +374,17 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 	c->python_indexes = calloc(list ? list->count + 1 : 1, sizeof(*c->python_indexes));
 	if (!c->python_indexes)
 		abort();
-	for (size_t i = 0; list && i < list->count; i++)
+	for (size_t i = 0; list && i < list->count; i++) {
+		if (http_url_has_userinfo(list->values[i]->value)) {
+			/* Never echo the URL: it holds a secret. */
+			diag_add(diags, DIAG_ERROR, path, list->values[i]->line, list->values[i]->col,
+				 "python.index[%zu]: credentials in the URL would end up in messages and lock files; "
+				 "serve the index without them or through a mirror that needs none", i);
+			errors++;
+			continue;
+		}
 		c->python_indexes[c->python_index_count++] = list->values[i]->value;
+	}
 	if (str_of(ynode_get(root, "cache"), "dir", NULL))
 		c->cache_dir = absolute_from(c->dir, str_of(ynode_get(root, "cache"), "dir", NULL));
 	if (str_of(root, "catalog", NULL))

@@ -12,6 +12,7 @@
 
 #include "flink.h"
 #include "fsutil.h"
+#include "http.h"
 #include "maven.h"
 #include "schema.h"
 #include "target.h"
@@ -1031,6 +1032,9 @@ static void load_python_runtime(struct loader *ld, const struct ynode *root)
 		fail(ld, node, "python.runtime: give either url or file (a CPython \"install_only\" tarball)");
 	if (rt->url && strncmp(rt->url, "https://", 8) != 0 && strncmp(rt->url, "http://", 7) != 0)
 		fail(ld, ynode_get(node, "url"), "python.runtime.url: not an http(s) URL");
+	else if (rt->url && http_url_has_userinfo(rt->url))
+		fail(ld, ynode_get(node, "url"), "python.runtime.url: credentials in the URL would end up in messages and "
+						 "lock files");
 	if (rt->file)
 		check_recipe_file(ld, ynode_get(node, "file"), "python.runtime.file", rt->file);
 	if (rt->sha256 && !is_hex64(rt->sha256))
@@ -1111,6 +1115,9 @@ static void load_python(struct loader *ld, const struct ynode *root)
 			     "python.requirements[%zu].file: '%s' must be a path inside the recipe's directory", i, req->file);
 		if (req->url && strncmp(req->url, "https://", 8) != 0 && strncmp(req->url, "http://", 7) != 0)
 			fail(ld, ynode_get(reqs->values[i], "url"), "python.requirements[%zu].url: not an http(s) URL", i);
+		else if (req->url && http_url_has_userinfo(req->url))
+			fail(ld, ynode_get(reqs->values[i], "url"), "python.requirements[%zu].url: credentials in the URL "
+								     "would end up in messages and lock files", i);
 		if (hashes && hashes->kind == YNODE_SEQUENCE && hashes->count == 0)
 			fail(ld, hashes, "python.requirements[%zu].sha256: pin at least one wheel hash", i);
 		for (size_t k = 0; k < req->sha256.count; k++)

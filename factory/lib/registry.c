@@ -46,6 +46,9 @@ struct registry {
 	size_t token_count;
 	char **retired; /* replaced token values, freed at close */
 	size_t retired_count;
+	/* Set by the first request whose credentials were refused: every later request stops at
+	 * once with it, instead of trying (and naming) step after step. */
+	char auth_refused[sizeof(((struct error *)0)->message)];
 	char credentials_problem[sizeof(((struct error *)0)->message)]; /* why configured credentials could not be used ("" if none) */
 	bool use_basic; /* the registry asked for Basic */
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
@@ -547,8 +550,29 @@ static void request_clear(struct request *rq)
 }
 
 /* Sends a request, answering one authentication challenge (Basic or Bearer). */
+/* "https://h/v2/team/app/blobs/sha256:..." -> "team/app", for messages. */
+static char *url_repository(const char *url)
+{
+	static const char *const ends[] = {"/blobs/", "/manifests/", "/tags/", NULL};
+	const char *start = strstr(url, "/v2/"), *end = NULL;
+
+	if (!start)
+		return xstrdup("?");
+	start += 4;
+	for (const char *const *e = ends; *e && !end; e++)
+		end = strstr(start, *e);
+	return end ? xasprintf("%.*s", (int)(end - start), start) : xstrdup(start);
+}
+
 static int send_request(struct registry *reg, struct request *rq, struct error *err)
 {
+	pthread_mutex_lock(&reg->lock);
+	if (reg->auth_refused[0]) {
+		error_set(err, ERROR_AUTH, "%s", reg->auth_refused);
+		pthread_mutex_unlock(&reg->lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&reg->lock);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct http_transfer t = {0};
 		struct download_body scratch = {.max = 1 << 20, .err = err};
@@ -589,6 +613,20 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		rq->status = t.status;
+		if (t.status == 401 && t.username && t.password) {
+			char *shown = http_url_redact(rq->url), *repository = url_repository(rq->url);
+			pthread_mutex_lock(&reg->lock);
+			snprintf(reg->auth_refused, sizeof(reg->auth_refused),
+				 "registry %s, repository %s: %s %s failed with HTTP 401: unauthorized; check the credentials "
+				 "for this registry in factory.yaml (registries) or your docker/podman login", reg->host,
+				 repository, rq->method ? rq->method : "GET", shown);
+			pthread_mutex_unlock(&reg->lock);
+			free(repository);
+			free(shown);
+			error_set(err, ERROR_AUTH, "%s", reg->auth_refused);
+			http_transfer_cleanup(&t);
+			return -1;
+		}
 		if (t.outcome == HTTP_ABORTED && t.too_large) {
 			error_set(err, ERROR_LIMIT, "registry %s: %s %s: %s (the size its descriptor gives); nothing was "
 				  "stored", reg->host, rq->method ? rq->method : "GET", rq->url, t.error);

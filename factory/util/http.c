@@ -647,3 +647,15 @@ int http_engine_run(struct http_engine *e, void (*tick)(void *ctx), void *ctx, s
 		tick(ctx);
 	return 0;
 }
+
+bool http_url_has_userinfo(const char *url)
+{
+	const char *rest = strstr(url, "://");
+	size_t authority;
+
+	if (!rest)
+		return false;
+	rest += 3;
+	authority = strcspn(rest, "/?#");
+	return memchr(rest, '@', authority) != NULL;
+}

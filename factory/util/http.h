@@ -160,6 +160,10 @@ char *http_transfer_header(const struct http_transfer *t, const char *name);
  * query parameter's value replaced by "***" ("https://h/p?digest=***&_state=***"). malloc'd. */
 char *http_url_redact(const char *url);
 
+/* Whether an http(s) URL carries credentials (user[:password]@host): such a URL would end up
+ * in messages, locks and logs, so callers refuse it. */
+bool http_url_has_userinfo(const char *url);
+
 /* Frees what the engine attached to a finished transfer (not the transfer itself). */
 void http_transfer_cleanup(struct http_transfer *t);
 
