@@ -286,6 +286,21 @@ int oci_platform_matches(const json_t *platform, const char *wanted)
 	       (!*variant || (p_variant && strcmp(p_variant, variant) == 0));
 }
 
+/* A descriptor's size is copied into the manifest factory writes: it must be the blob's. A
+ * layer not in the cache (a lazy base's) is checked when it is fetched, against the same size. */
+static int check_size(struct cache *cache, const struct oci_descriptor *d, struct error *err)
+{
+	char *path = cache_blob_path(cache, d->digest + 7);
+	struct stat st;
+	int rc = 0;
+
+	if (stat(path, &st) == 0 && (long long)st.st_size != d->size)
+		rc = error_set(err, ERROR_INVALID, "base layer %s: its descriptor says %lld bytes but the blob has %lld: the "
+						   "image's manifest is wrong", d->digest, d->size, (long long)st.st_size);
+	free(path);
+	return rc;
+}
+
 int oci_image_load(struct oci_image *img, struct cache *cache, const char *digest,
 		   int (*import)(void *ctx, const char *digest, struct error *err), void *ctx, struct error *err)
 {
@@ -320,7 +335,7 @@ int oci_image_load(struct oci_image *img, struct cache *cache, const char *diges
 		}
 		free(d->media_type);
 		d->media_type = xstrdup(oci_type);
-		if (import(ctx, d->digest, err))
+		if (import(ctx, d->digest, err) || check_size(cache, d, err))
 			goto out;
 	}
 	rc = 0;
