@@ -115,3 +115,20 @@ rc=0
 "$FACTORY" validate --config "$tmp/index.yaml" "$tmp/push/recipe.yaml" > "$tmp/index.log" 2>&1 || rc=$?
 t_check "credentials in python.index: refused, not echoed" sh -c \
     '[ "$1" -eq 1 ] && grep -q "python.index\[0\]: credentials in the URL" "$2" && ! grep -q "Idx-Secret-77" "$2"' _ "$rc" "$tmp/index.log"
+
+# A fetch where one artifact fails writes no factory.lock: half a set of pins is not a lock.
+cat > "$tmp/app/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: errs}
+flink: {version: "1.19", image: "oci:$tmp/base:1.19.2"}
+image: {repository: team/errs}
+java: {jarURI: "local:///opt/flink/usrlib/x.jar"}
+connectors: [{maven: "$(sed -n 2p "$MAVEN_FIXTURE_COORDS")"}, {maven: "org.example.nobody:nothing:9.9.9"}]
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+rm -f "$tmp/app/factory.lock"
+rc=0
+"$FACTORY" fetch --config "$tmp/open.yaml" "$tmp/app/recipe.yaml" > /dev/null 2>&1 || rc=$?
+t_check "a fetch with one failing artifact writes no factory.lock" sh -c '[ "$1" -eq 1 ] && [ ! -e "$2" ]' _ "$rc" "$tmp/app/factory.lock"

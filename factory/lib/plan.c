@@ -167,13 +167,11 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 		goto out;
 	}
 	fetched = fetch_run(plan->items, plan->count, options, &plan->progress, err);
-	if (mode != PLAN_FROZEN) {
-		/* Record what was verified, also when some other artifact failed. */
-		struct error record_err = {0};
-		if (record(plan, r->dir, diags, fetched ? &record_err : err) && !fetched)
-			goto out;
-	}
+	/* The lock changes only when the whole plan resolved: a half-resolved set of pins would
+	 * read as a consistent one. What was verified stays in the cache for the next run. */
 	if (fetched)
+		goto out;
+	if (mode != PLAN_FROZEN && record(plan, r->dir, diags, err))
 		goto out;
 	rc = 0;
 out:
