@@ -75,7 +75,7 @@ cache: {dir: $tmp/cache}
 YAML
 rc=0
 "$FACTORY" pull --json --config "$tmp/open-reg.yaml" "$OPEN_HOST/nobody/nothing:1" > "$tmp/reg404.json" 2>/dev/null || rc=$?
-t_check "registry 404: exit 1, code not-found" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ]' _ "$rc" "$(code_of "$tmp/reg404.json")"
+t_check "registry 404: exit 1, code not-found, the tag named" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ] && grep -q "reading the manifest of tag 1" "$3"' _ "$rc" "$(code_of "$tmp/reg404.json")" "$tmp/reg404.json"
 
 # A wrong registry password: the first refusal ends it, named as such, no secret shown.
 cat > "$tmp/wrong.yaml" <<YAML

@@ -168,7 +168,7 @@ fi
 config "$tmp/noca.yaml" "  - {host: \"$SECURE_HOST\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}"
 export REG_PASS=$SECURE_PASSWORD
 rc=0; "$FACTORY" push --config "$tmp/noca.yaml" "$tmp/out/app-c" > "$tmp/err2" 2>&1 || rc=$?
-if [[ $rc -eq 1 ]] && grep -qi "registry $SECURE_HOST: .*certificate" "$tmp/err2"; then t_ok "unknown CA: refused with a TLS error"; else t_fail "unknown CA: refused with a TLS error" "$(cat "$tmp/err2")"; fi
+if [[ $rc -eq 1 ]] && grep -qi "registry $SECURE_HOST: .*certificate" "$tmp/err2" && grep -q "set ca: for it in factory.yaml" "$tmp/err2"; then t_ok "unknown CA: refused with a TLS error and what to set"; else t_fail "unknown CA: refused with a TLS error and what to set" "$(cat "$tmp/err2")"; fi
 
 # Credentials from docker's config.json: "auths" (base64 user:password), then a credential
 # helper named in "credHelpers".

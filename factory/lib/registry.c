@@ -641,9 +641,16 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 			return -1;
 		}
 		if (t.outcome == HTTP_FAILED) {
+			/* An untrusted certificate is the usual first contact with a private registry. */
+			const char *hint = t.curl_code == CURLE_PEER_FAILED_VERIFICATION
+						   ? "; the registry's certificate is not trusted: set ca: for it in factory.yaml "
+						     "(registries) or put its CA in /etc/docker/certs.d/<host>/ca.crt"
+						   : "";
+			char *shown = http_url_redact(rq->url);
 			error_set(err, t.curl_code == CURLE_OPERATION_TIMEDOUT ? ERROR_NETWORK : ERROR_IO,
-				  "registry %s: %s %s: %s", reg->host, rq->method ? rq->method : "GET", rq->url,
-				  t.error);
+				  "registry %s: %s %s: %s%s", reg->host, rq->method ? rq->method : "GET", shown, t.error,
+				  hint);
+			free(shown);
 			http_transfer_cleanup(&t);
 			return -1;
 		}
@@ -818,7 +825,11 @@ static int get_manifest(struct registry *reg, const char *repository, const char
 	if (send_request(reg, &rq, err))
 		goto out;
 	if (rq.status != 200) {
-		status_error(reg, repository, "reading the manifest", rq.status, err);
+		/* Name what was asked for: a missing tag is the common case. */
+		char *what = xasprintf("reading the manifest %s%s", strncmp(reference, "sha256:", 7) == 0 ? "" : "of tag ",
+				       reference);
+		status_error(reg, repository, what, rq.status, err);
+		free(what);
 		goto out;
 	}
 	j = json_loadb(b.data ? b.data : "", b.size, 0, NULL);
