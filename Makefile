@@ -3,7 +3,7 @@
 #   make test       build with AddressSanitizer + UBSan and run every test
 #   make check      the layering rules: util knows no domain, the library never prints
 #   make demo       render every example recipe into out/, then the whole job end to end
-#   make fuzz       run the recipe-parser fuzzer (libFuzzer, clang)
+#   make fuzz       run every fuzzer, tests/fuzz/fuzz_<name>.c, FUZZ_SECONDS each (libFuzzer, clang)
 #
 # Sources live in three layers, as libgit2 splits src/cli, src/libgit2 and src/util:
 #   factory/util/  no domain knowledge (errors, files, hashing, HTTP, YAML, TOML ...)
@@ -109,14 +109,28 @@ $(BUILD)/fuzz/%.o: %.c | deps
 $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 	@rm -f $@
 	@ar rcs $@ $^
-$(BUILD)/fuzz-recipe: tests/fuzz/fuzz_recipe.c $(FUZZ_LIB) | deps
-	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $(INCLUDES) \
-	  -o $@ tests/fuzz/fuzz_recipe.c $(FUZZ_LIB) $(PKG_LIBS) -lpthread
+# One harness per tests/fuzz/fuzz_<name>.c, built as $(BUILD)/fuzz-<name> and run on the seeds
+# in tests/fuzz/seeds-<name>/ (the recipe harness's are in tests/fuzz/seeds/), growing its
+# corpus in $(BUILD)/fuzz-corpus-<name>/ ($(BUILD)/fuzz-corpus/ for the recipe).
+#   make fuzz FUZZ_TARGETS="toml tar"   run only those; FUZZ_MAX_LEN_<name> overrides -max_len
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_MAX_LEN_tar ?= 65536
+FUZZ_MAX_LEN_zip ?= 65536
+fuzz_seeds = $(if $(filter recipe,$1),tests/fuzz/seeds,tests/fuzz/seeds-$1)
+fuzz_corpus = $(if $(filter recipe,$1),$(BUILD)/fuzz-corpus,$(BUILD)/fuzz-corpus-$1)
+$(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB) | deps
+	clang $(CSTD) $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) $(INCLUDES) -Itests/fuzz \
+	  -o $@ $< $(FUZZ_LIB) $(PKG_LIBS) -lpthread
 
-fuzz: $(BUILD)/fuzz-recipe
-	@mkdir -p $(BUILD)/fuzz-corpus
-	$(BUILD)/fuzz-recipe -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -timeout=10 \
-	  $(BUILD)/fuzz-corpus tests/fuzz/seeds
+# The commands that run one harness; a target's failure (a finding) stops `make fuzz`.
+define fuzz_run
+@mkdir -p $(call fuzz_corpus,$1)
+$(BUILD)/fuzz-$1 -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(FUZZ_MAX_LEN_$1),8192) -timeout=10 \
+  $(call fuzz_corpus,$1) $(call fuzz_seeds,$1)
+
+endef
+fuzz: $(addprefix $(BUILD)/fuzz-,$(FUZZ_TARGETS))
+	$(foreach t,$(FUZZ_TARGETS),$(call fuzz_run,$t))
 
 $(BUILD)/layer-bench: tests/bench/layer_bench.c $(REL_LIB) | deps
 	$(CC) $(CSTD) $(WARN) $(CFLAGS) $(PKG_CFLAGS) $(INCLUDES) -o $@ tests/bench/layer_bench.c \
