@@ -452,6 +452,11 @@ _prodbase_tool_versions() {
 _prodbase_resolve() {
     local dir state memo tmp p
     dir=$(_prodbase_deb_dir) || return 1
+    # A fresh machine (or a container image) may have no package lists at all: fetch them
+    # once, as root, so that apt can name the candidates.
+    if ! compgen -G "/var/lib/apt/lists/*_Packages*" > /dev/null && [[ $(id -u) -eq 0 ]]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || true
+    fi
     state=$(
         stat -c '%n %s %Y' /var/lib/apt/lists/*_Packages* /var/cache/apt/pkgcache.bin \
             /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null
