@@ -4,6 +4,7 @@
 #include "commands.h"
 #include "output.h"
 #include "recipe.h"
+#include "render.h"
 #include "workspace.h"
 
 const struct opt_command cmd_validate_spec = {
@@ -50,7 +51,7 @@ int cmd_validate(int argc, char **argv)
 		}
 		diag_list_init(&diags);
 		failed = workspace_open(&ws, common.args[i], &ws_options, &diags, &err) ||
-			 recipe_load(&recipe, common.args[i], ws.catalog, &diags, &err);
+			 recipe_load(&recipe, common.args[i], ws.catalog, &render_rules, &diags, &err);
 		if (failed && status == EXIT_OK)
 			first = err;
 		if (failed)

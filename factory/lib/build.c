@@ -304,7 +304,7 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 		if (workspace_load_recipe(&r->workspace, o->recipe_path, &o->workspace, &r->recipe, &r->cache, diags, err))
 			return -1;
 	} else if (workspace_open(&r->workspace, o->recipe_path, &o->workspace, diags, err) ||
-		   recipe_load(&r->recipe, o->recipe_path, r->workspace.catalog, diags, err)) {
+		   recipe_load(&r->recipe, o->recipe_path, r->workspace.catalog, &render_rules, diags, err)) {
 		return -1;
 	}
 	r->app_dir = fs_path_join(o->output_dir ? o->output_dir : "out", r->recipe->name);

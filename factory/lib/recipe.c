@@ -15,7 +15,6 @@
 #include "http.h"
 #include "maven.h"
 #include "schema.h"
-#include "target.h"
 #include "util.h"
 
 /* ---- the recipe schema ------------------------------------------------------------------ */
@@ -1459,11 +1458,11 @@ static void load_operator_and_gitops(struct loader *ld, const struct ynode *root
 }
 
 static int load(struct recipe **out, const char *file, const char *data, size_t size, bool read_scripts,
-		const struct catalog *catalog, struct diag_list *diags, struct error *err)
+		const struct catalog *catalog, const struct recipe_rules *rules, struct diag_list *diags,
+		struct error *err)
 {
 	struct recipe *r = calloc(1, sizeof(*r));
 	struct loader ld = {.recipe = r, .diags = diags, .catalog = catalog, .read_scripts = read_scripts};
-	const struct render_target *target;
 	const struct ynode *root;
 
 	*out = NULL;
@@ -1475,7 +1474,6 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 		return -1;
 	}
 	r->file = r->doc->file;
-	r->render_target = RENDER_TARGET_DEFAULT;
 	root = r->doc->root;
 	if (schema_check(&recipe_schema, root, "", file, diags))
 		ld.errors++;
@@ -1497,13 +1495,8 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 	/* What the target operator would refuse, reported with the rest. Last, because its rules
 	 * read what the loaders above computed; messages are printed sorted by position, so the
 	 * order of the checks does not show. */
-	target = render_target_find(r->render_target);
-	if (!target) {
-		error_set(err, ERROR_INTERNAL, "no render target '%s'", r->render_target);
-		recipe_free(r);
-		return -1;
-	}
-	target->validate(r, diags);
+	if (rules && rules->check)
+		rules->check(r, diags);
 
 	if (diag_list_has_errors(diags)) {
 		size_t n = diags->errors;
@@ -1515,7 +1508,7 @@ static int load(struct recipe **out, const char *file, const char *data, size_t 
 }
 
 int recipe_load(struct recipe **out, const char *path, const struct catalog *catalog,
-		struct diag_list *diags, struct error *err)
+		const struct recipe_rules *rules, struct diag_list *diags, struct error *err)
 {
 	char *data = NULL;
 	size_t size = 0;
@@ -1524,15 +1517,16 @@ int recipe_load(struct recipe **out, const char *path, const struct catalog *cat
 	*out = NULL;
 	if (fs_read_file(path, RECIPE_MAX_SIZE, &data, &size, err))
 		return -1;
-	rc = load(out, path, data, size, true, catalog, diags, err);
+	rc = load(out, path, data, size, true, catalog, rules, diags, err);
 	free(data);
 	return rc;
 }
 
 int recipe_load_buffer(struct recipe **out, const char *file, const char *data, size_t size,
-		       const struct catalog *catalog, struct diag_list *diags, struct error *err)
+		       const struct catalog *catalog, const struct recipe_rules *rules, struct diag_list *diags,
+		       struct error *err)
 {
-	return load(out, file, data, size, false, catalog, diags, err);
+	return load(out, file, data, size, false, catalog, rules, diags, err);
 }
 
 void recipe_free(struct recipe *r)

@@ -231,11 +231,18 @@ struct recipe {
 
 	/* The render target (render/target.h) whose objects the recipe becomes and whose rules
 	 * it was checked against; RENDER_TARGET_DEFAULT while no recipe key chooses another. */
-	const char *render_target;
+	const char *render_target; /* NULL: the default target */
 
 	/* strings the recipe computed itself */
 	char **pool;
 	size_t pool_count;
+};
+
+/* Rules beyond the recipe's own, checked in the same pass: those of what the recipe will be
+ * rendered for (render.h's render_rules: the operator's webhook rules). The caller supplies
+ * them, so the recipe knows nothing of renderers; NULL checks the recipe alone. */
+struct recipe_rules {
+	void (*check)(const struct recipe *recipe, struct diag_list *diags);
 };
 
 /* Loads and validates `path`. Returns 0 with *out set, or -1: then `diags` holds every
@@ -243,12 +250,13 @@ struct recipe {
  * `diags` even on success. The catalog resolves connector names; it may be NULL, in which
  * case catalog names are errors. */
 int recipe_load(struct recipe **out, const char *path, const struct catalog *catalog,
-		struct diag_list *diags, struct error *err);
+		const struct recipe_rules *rules, struct diag_list *diags, struct error *err);
 
 /* Parses and validates a recipe held in memory; scripts are not read (their paths are only
  * checked for shape). For the fuzzer and unit tests. */
 int recipe_load_buffer(struct recipe **out, const char *file, const char *data, size_t size,
-		       const struct catalog *catalog, struct diag_list *diags, struct error *err);
+		       const struct catalog *catalog, const struct recipe_rules *rules, struct diag_list *diags,
+		       struct error *err);
 
 void recipe_free(struct recipe *recipe);
 

@@ -342,6 +342,18 @@ int render_target_run(struct render_output **out, const struct render_target *ta
 	return 0;
 }
 
+static void check_target_rules(const struct recipe *r, struct diag_list *diags)
+{
+	const struct render_target *target = render_target_find(r->render_target);
+
+	if (target)
+		target->validate(r, diags);
+	else
+		diag_add(diags, DIAG_ERROR, r->file, 0, 0, "no render target '%s'", r->render_target);
+}
+
+const struct recipe_rules render_rules = {check_target_rules};
+
 int render_recipe(struct render_output **out, const struct recipe *r, const struct render_options *options,
 		  struct diag_list *diags, struct error *err)
 {

@@ -44,6 +44,10 @@ int render_recipe(struct render_output **out, const struct recipe *recipe,
 		  const struct render_options *options, struct diag_list *diags, struct error *err);
 void render_output_free(struct render_output *output);
 
+/* The rules of the recipe's render target (the operator's webhook rules), for recipe_load:
+ * reported in the same pass as the recipe's own problems. */
+extern const struct recipe_rules render_rules;
+
 /* Deep-merges `overlay` into `base`: mappings merge key by key, null deletes a key, lists of
  * named mappings (containers, volumes, env) merge by name, other lists and scalars replace. */
 void render_merge(json_t *base, const json_t *overlay);

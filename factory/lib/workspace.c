@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "fsutil.h"
 #include "recipe.h"
+#include "render.h"
 
 static bool is_dir(const char *path)
 {
@@ -84,7 +85,7 @@ int workspace_load_recipe(struct workspace *ws, const char *recipe_path, const s
 			  struct recipe **recipe, struct cache **cache, struct diag_list *diags, struct error *err)
 {
 	if (workspace_open(ws, recipe_path, options, diags, err) ||
-	    recipe_load(recipe, recipe_path, ws->catalog, diags, err) || cache_open(cache, ws->config->cache_dir, err))
+	    recipe_load(recipe, recipe_path, ws->catalog, &render_rules, diags, err) || cache_open(cache, ws->config->cache_dir, err))
 		return -1;
 	return 0;
 }

@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct recipe *recipe = NULL;
 
 	diag_list_init(&diags);
-	if (recipe_load_buffer(&recipe, "fuzz.yaml", (const char *)data, size, NULL, &diags, &err) == 0) {
+	if (recipe_load_buffer(&recipe, "fuzz.yaml", (const char *)data, size, NULL, &render_rules, &diags, &err) == 0) {
 		/* A recipe that validates must also render. */
 		struct render_output *out = NULL;
 		if (render_recipe(&out, recipe, NULL, &diags, &err) != 0)

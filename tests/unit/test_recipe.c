@@ -7,6 +7,7 @@
 #include "maven.h"
 #include "recipe.h"
 #include "registry.h"
+#include "render.h"
 #include "schema.h"
 #include "unit.h"
 
@@ -82,7 +83,7 @@ static void test_minimal_recipe(struct unit_state *s)
 	struct error err = {0};
 
 	diag_list_init(&diags);
-	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &diags, &err) == 0);
+	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &render_rules, &diags, &err) == 0);
 	CHECK(s, r && strcmp(r->service_account, "flink") == 0 && strcmp(r->base_image, "flink:1.19") == 0);
 	CHECK(s, r && strcmp(r->namespace, "default") == 0);
 	recipe_free(r);

@@ -22,7 +22,7 @@ static struct recipe *load(struct unit_state *s, const char *text)
 	struct error err = {0};
 
 	diag_list_init(&diags);
-	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &diags, &err) == 0);
+	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &render_rules, &diags, &err) == 0);
 	for (size_t i = 0; i < diags.count; i++)
 		fprintf(stderr, "  r.yaml:%d:%d: %s\n", diags.items[i].line, diags.items[i].col, diags.items[i].message);
 	diag_list_free(&diags);
@@ -251,7 +251,7 @@ static void test_apache_rules(struct unit_state *s)
 	struct error err = {0};
 
 	diag_list_init(&diags);
-	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &diags, &err) == -1);
+	CHECK(s, recipe_load_buffer(&r, "r.yaml", text, strlen(text), NULL, &render_rules, &diags, &err) == -1);
 	CHECK(s, diags.count == 2);
 	if (diags.count == 2) {
 		diag_list_sort(&diags);

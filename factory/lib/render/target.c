@@ -12,7 +12,9 @@ static const struct render_target *const targets[] = {
 
 const struct render_target *render_target_find(const char *name)
 {
-	for (const struct render_target *const *t = targets; name && *t; t++)
+	if (!name)
+		name = RENDER_TARGET_DEFAULT;
+	for (const struct render_target *const *t = targets; *t; t++)
 		if (strcmp((*t)->name, name) == 0)
 			return *t;
 	return NULL;

@@ -78,7 +78,7 @@ struct render_target {
 extern const struct render_target render_target_apache; /* apache.c */
 
 /* The target called `name`, or NULL. */
-const struct render_target *render_target_find(const char *name);
+const struct render_target *render_target_find(const char *name); /* NULL: the default */
 
 /* Renders `recipe` with `target` (steps 1 to 5 above). render_recipe calls it with the
  * recipe's own target; tests may pass a target of their own. */
