@@ -31,14 +31,6 @@ static char *layer_index_path(struct cache *cache, const char *digest)
 	return xasprintf("%s/index/%s-%s", cache->dir, INDEX_VERSION, digest + 7);
 }
 
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 static void listing_add(char **out, size_t *size, size_t *cap, char kind, const char *path, size_t n)
 {
 	if (*size + n + 3 > *cap) {
@@ -165,7 +157,7 @@ static int scan_layer(struct cache *cache, const struct oci_descriptor *layer, c
 		/* A listing is one path per line: a name with a newline (or any control character)
 		 * could forge a line such as usr/bin/python3.11, and no name the checks look for
 		 * has one. */
-		if (has_control(p))
+		if (str_has_control(p))
 			continue;
 		n = strlen(p);
 		while (n > 0 && p[n - 1] == '/')

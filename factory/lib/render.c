@@ -132,50 +132,36 @@ static int compare_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool has_key(const json_t *j, const char *key)
+/* Whether `key` appears anywhere in j (with `must_be_true`: with the value true). */
+static bool contains_key(const json_t *j, const char *key, bool must_be_true)
 {
+	const json_t *here = json_object_get(j, key);
 	const char *k;
 	json_t *v;
 	size_t i;
 
+	if (here && (!must_be_true || json_is_true(here)))
+		return true;
 	if (json_is_object(j)) {
-		if (json_object_get(j, key))
-			return true;
 		json_object_foreach((json_t *)j, k, v)
-			if (has_key(v, key))
+			if (contains_key(v, key, must_be_true))
 				return true;
 	} else if (json_is_array(j)) {
 		json_array_foreach(j, i, v)
-			if (has_key(v, key))
+			if (contains_key(v, key, must_be_true))
 				return true;
 	}
 	return false;
 }
 
-static bool has_true(const json_t *j, const char *key)
+static bool same(const json_t *x, const json_t *y)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	if (json_is_object(j)) {
-		if (json_is_true(json_object_get(j, key)))
-			return true;
-		json_object_foreach((json_t *)j, k, v)
-			if (has_true(v, key))
-				return true;
-	} else if (json_is_array(j)) {
-		json_array_foreach(j, i, v)
-			if (has_true(v, key))
-				return true;
-	}
-	return false;
+	return x == y || (x && y && json_equal(x, y));
 }
 
 static bool changed(const json_t *before, const json_t *after, const char *a, const char *b)
 {
-	const json_t *x = json_object_get(json_object_get(before, a), b), *y = json_object_get(json_object_get(after, a), b);
-	return !(x == y || (x && y && json_equal(x, y)));
+	return !same(json_object_get(json_object_get(before, a), b), json_object_get(json_object_get(after, a), b));
 }
 
 /* An overlay must not do what the recipe itself may not: the merged objects are held to
@@ -202,14 +188,13 @@ static void check_overlay(const json_t *before, const json_t *after, const char 
 		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not change spec.serviceAccount: set serviceAccount "
 							 "in the recipe");
 	for (const char *const *k = operator_keys; *k; k++) {
-		const json_t *x = json_object_get(conf_before, *k), *y = json_object_get(conf_after, *k);
-		if (!(x == y || (x && y && json_equal(x, y))))
+		if (!same(json_object_get(conf_before, *k), json_object_get(conf_after, *k)))
 			diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not set flinkConfiguration %s: the operator "
 								 "owns it", *k);
 	}
-	if (!has_key(before, "hostPath") && has_key(after, "hostPath"))
+	if (!contains_key(before, "hostPath", false) && contains_key(after, "hostPath", false))
 		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not add a hostPath volume");
-	if (!has_true(before, "privileged") && has_true(after, "privileged"))
+	if (!contains_key(before, "privileged", true) && contains_key(after, "privileged", true))
 		diag_add(diags, DIAG_ERROR, where, 0, 0, "an overlay may not make a container privileged");
 	free(where);
 }
@@ -283,7 +268,7 @@ static int apply_templates(struct render_output *out, const struct recipe *r, st
 					 "an extra object needs apiVersion, kind and metadata.name");
 				rc = error_set(err, ERROR_INVALID, "%s: invalid template", path);
 				json_decref(object);
-			} else if (has_key(object, "hostPath") || has_true(object, "privileged")) {
+			} else if (contains_key(object, "hostPath", false) || contains_key(object, "privileged", true)) {
 				diag_add(diags, DIAG_ERROR, path, 1, 1, "an extra object may not use hostPath or privileged");
 				rc = error_set(err, ERROR_INVALID, "%s: invalid template", path);
 				json_decref(object);

@@ -602,14 +602,6 @@ out:
 
 /* ---- extraction ------------------------------------------------------------------------- */
 
-static bool has_control(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return true;
-	return false;
-}
-
 static bool safe_relative(const char *path)
 {
 	const char *p = path;
@@ -818,12 +810,21 @@ static const char *record_row(const char *p, const char *end, char **path, char 
 	if (p >= end)
 		return NULL;
 	while (p < end && *p != '\n' && *p != '\r') {
-		char *buf = malloc((size_t)(end - p) + 1);
-		size_t n = 0;
+		/* A field is as long as the row at most: size the buffer by it, not by the rest of
+		 * the file, which may be megabytes. */
+		const char *row_end = memchr(p, '\n', (size_t)(end - p));
+		size_t cap = (size_t)((row_end ? row_end : end) - p) + 1, n = 0;
+		char *buf = malloc(cap + 1);
 		if (!buf)
 			abort();
 		if (*p == '"') {
 			for (p++; p < end; p++) {
+				if (n + 1 >= cap) { /* a quoted field may run across lines */
+					cap *= 2;
+					buf = realloc(buf, cap + 1);
+					if (!buf)
+						abort();
+				}
 				if (*p == '"' && p + 1 < end && p[1] == '"')
 					buf[n++] = *p++;
 				else if (*p == '"')
@@ -834,7 +835,7 @@ static const char *record_row(const char *p, const char *end, char **path, char 
 			if (p < end)
 				p++;
 		}
-		while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+		while (p < end && *p != ',' && *p != '\n' && *p != '\r' && n < cap)
 			buf[n++] = *p++;
 		buf[n] = '\0';
 		if (field < 2)
@@ -884,30 +885,42 @@ static int verify_record(const char *record, size_t size, const struct wheel_ins
 	return rc;
 }
 
+static int compare_paths(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* Every file the wheel holds must be one its RECORD lists (PEP 376/427): an unlisted file
- * would be installed without anything vouching for it. Signatures of RECORD are exempt. */
+ * would be installed without anything vouching for it. Signatures of RECORD are exempt. The
+ * listed paths are parsed once and searched (real wheels hold thousands of files). */
 static int check_listed(const char *record, size_t size, const char *const *entries, size_t count,
 			const char *filename, const char *dist_info, struct error *err)
 {
+	const char *p = record, *end = record + size;
+	char **listed = NULL, *line, *hash;
+	size_t n = 0, dl = strlen(dist_info);
 	int rc = 0;
 
+	while ((p = record_row(p, end, &line, &hash))) {
+		listed = realloc(listed, (n + 1) * sizeof(*listed));
+		if (!listed)
+			abort();
+		listed[n++] = line;
+		free(hash);
+	}
+	if (n)
+		qsort(listed, n, sizeof(*listed), compare_paths);
 	for (size_t i = 0; i < count && rc == 0; i++) {
-		const char *p = record, *end = record + size;
-		char *line, *hash;
-		bool found = false;
-		size_t dl = strlen(dist_info);
 		if (strncmp(entries[i], dist_info, dl) == 0 &&
 		    (strcmp(entries[i] + dl, "/RECORD.jws") == 0 || strcmp(entries[i] + dl, "/RECORD.p7s") == 0))
 			continue;
-		while (!found && (p = record_row(p, end, &line, &hash))) {
-			found = strcmp(line, entries[i]) == 0;
-			free(line);
-			free(hash);
-		}
-		if (!found)
+		if (!n || !bsearch(&entries[i], listed, n, sizeof(*listed), compare_paths))
 			rc = error_set(err, ERROR_INVALID, "%s: '%s' is not listed in %s/RECORD: refusing to install it",
 				       filename, entries[i], dist_info);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(listed[i]);
+	free(listed);
 	return rc;
 }
 
@@ -1001,7 +1014,7 @@ int wheel_install(const char *wheel, const char *filename, const struct python_t
 		bool script;
 		char *path;
 
-		if (entry && has_control(entry)) {
+		if (entry && str_has_control(entry)) {
 			/* A newline in a name would forge a RECORD row (a row pip uninstall acts on). */
 			error_set(err, ERROR_INVALID, "%s: refusing an entry whose name holds a control character", filename);
 			goto out;

@@ -4,9 +4,14 @@
 #define FACTORY_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 char *xstrdup(const char *s);
+
+/* Whether a name holds a control character (a newline, an escape): such names are refused or
+ * skipped wherever a line-based format or a terminal would misread them. */
+bool str_has_control(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
