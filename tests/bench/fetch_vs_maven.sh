@@ -9,6 +9,7 @@ set -euo pipefail
 TESTS_DIR=$(cd "$(dirname "$0")/.." && pwd)
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/maven.sh"
+. "$TESTS_DIR/image.sh"
 FACTORY=${FACTORY:-$REPO/bin/factory}
 RUNS=${1:-5}
 
@@ -27,8 +28,10 @@ maven:
 cache: {dir: $tmp/cache}
 YAML
 mkdir -p "$tmp/app"
+image_build_base "$tmp/base" nopython > /dev/null
 {
-    printf 'apiVersion: factory.dev/v1alpha1\nkind: Recipe\nmetadata: {name: bench}\nflink: {version: "1.19"}\n'
+    # A local base: fetch resolves the base too, and the benchmark is about the JARs.
+    printf 'apiVersion: factory.dev/v1alpha1\nkind: Recipe\nmetadata: {name: bench}\nflink: {version: "1.19", image: "oci:%s:1.19.2"}\nimage: {repository: bench/app}\n' "$tmp/base"
     printf 'java: {jarURI: "local:///opt/flink/usrlib/app.jar"}\njobManager: {memory: 1g}\ntaskManager: {memory: 1g}\nconnectors:\n'
     sed 's/^/  - maven: /' "$coords"
 } > "$tmp/app/recipe.yaml"

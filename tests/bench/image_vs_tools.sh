@@ -39,7 +39,8 @@ done
     printf 'apiVersion: factory.dev/v1alpha1\nkind: Config\ncache: {dir: %s/cache}\n' "$tmp"
 } > "$tmp/factory.yaml"
 mkdir -p "$tmp/app"
-ln -s "$tmp/jars" "$tmp/app/jars"
+# hard links, not a symbolic link: a recipe reads only what lies inside its directory
+cp -rl "$tmp/jars" "$tmp/app/jars"
 {
     printf 'apiVersion: factory.dev/v1alpha1\nkind: Recipe\nmetadata: {name: bench}\n'
     printf 'flink: {version: "1.19", image: "oci:%s/base:1.19.2"}\n' "$tmp"
