@@ -141,6 +141,7 @@ bench: bin/factory $(BUILD)/layer-bench
 	tests/bench/fetch_vs_maven.sh
 	tests/bench/image_vs_tools.sh
 	tests/bench/push_vs_skopeo.sh
+	tests/bench/pipeline_vs_factory.sh
 
 clean:
 	rm -rf $(BUILD) bin

@@ -290,7 +290,9 @@ t_check "build of a bad recipe without --json: file:line:col on stderr as before
 rc=0; "$FACTORY" build --config "$tmp/cfg/factory.yaml" --push --json -v -o "$tmp/out" "$tmp/app/recipe.yaml" > "$tmp/bpush.json" 2> "$tmp/bpush.err" || rc=$?
 json_check "build --push --json: what was pushed, by digest and tag" "$tmp/bpush.json" '
 p = d["pushed"]
-assert d["ok"] and set(p) == {"reference", "references", "uploaded", "mounted", "existing", "baseLayersLeft"}, p
+assert d["ok"] and set(p) == {"reference", "references", "uploaded", "mounted", "existing", "uploadedBytes",
+                             "unchanged", "baseLayersLeft"}, p
+assert not p["unchanged"] and p["uploadedBytes"] > 0, p
 assert p["reference"] == sys.argv[3] + "/team/cli-app@" + d["image"]["digest"], p
 assert p["references"][1:] == [sys.argv[3] + "/team/cli-app:1.0"], p
 assert p["uploaded"] + p["mounted"] + p["existing"] == len(d["image"]["layers"]) + 1, p
@@ -308,11 +310,20 @@ no_secret "push -v --json: no password, base64 credential or token" "$tmp/bpush.
 rc=0; "$FACTORY" push "$tmp/out/cli-app" > "$tmp/push-nocfg" 2>&1 || rc=$?
 [[ $rc -eq 1 ]] && t_ok "push without a configuration: the registry's CA is unknown, rc 1" || t_fail "push without a configuration: the registry's CA is unknown, rc 1" "rc $rc: $(cat "$tmp/push-nocfg")"
 rc=0; FACTORY_CONFIG=$tmp/cfg/factory.yaml "$FACTORY" push --json "$tmp/out/cli-app" > "$tmp/push.json" 2> "$tmp/push.err" || rc=$?
-json_check "push with FACTORY_CONFIG --json: nothing to upload the second time" "$tmp/push.json" '
+json_check "push with FACTORY_CONFIG --json: the second time, the tags already name the image: nothing sent" "$tmp/push.json" '
 p = d["pushed"]
-assert d["command"] == "push" and d["ok"] and p["uploaded"] == 0 and p["mounted"] == 0 and p["existing"] >= 2, p
+assert d["command"] == "push" and d["ok"] and p["unchanged"] and p["uploaded"] == 0 and p["uploadedBytes"] == 0, p
 assert d["appDir"] == sys.argv[3], d
 ' "$tmp/out/cli-app"
+rc=0; FACTORY_CONFIG=$tmp/cfg/factory.yaml "$FACTORY" push "$tmp/out/cli-app" > "$tmp/push.txt" 2> "$tmp/push.txt.err" || rc=$?
+if [[ $rc -eq 0 ]] && grep -q "^pushed $REG_HOST/team/cli-app@$image_digest (already there under every tag: nothing sent)" "$tmp/push.txt" &&
+   [[ ! -s $tmp/push.txt.err ]]; then
+    t_ok "push with FACTORY_CONFIG: an image already there, the human summary"
+else
+    t_fail "push with FACTORY_CONFIG: an image already there, the human summary" "rc $rc: $(cat "$tmp/push.txt" "$tmp/push.txt.err")"
+fi
+# Without the record of the last push, every blob is asked about.
+rm "$tmp/out/cli-app/pushed.json"
 rc=0; FACTORY_CONFIG=$tmp/cfg/factory.yaml "$FACTORY" push "$tmp/out/cli-app" > "$tmp/push.txt" 2> "$tmp/push.txt.err" || rc=$?
 if [[ $rc -eq 0 ]] && grep -q "^pushed $REG_HOST/team/cli-app@$image_digest (0 blobs uploaded, 0 mounted" "$tmp/push.txt" &&
    grep -qE "^exists +sha256:[0-9a-f]{64} \(" "$tmp/push.txt.err"; then

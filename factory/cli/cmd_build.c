@@ -136,8 +136,12 @@ int cmd_build(int argc, char **argv)
 		       result.image_dir, result.image.manifest.digest, result.image.base_layers, result.image.built,
 		       result.image.reused, result.app_dir, result.rendered->image);
 		if (build.stages & BUILD_PUSH) {
-			printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there", result.pushed.references[0],
-			       result.pushed.stats.uploaded, result.pushed.stats.mounted, result.pushed.stats.existing);
+			if (result.pushed.unchanged)
+				printf("pushed %s (already there under every tag: nothing sent", result.pushed.references[0]);
+			else
+				printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there",
+				       result.pushed.references[0], result.pushed.stats.uploaded, result.pushed.stats.mounted,
+				       result.pushed.stats.existing);
 			if (result.base_layers_left)
 				printf("; %zu base layers never downloaded", result.base_layers_left);
 			printf(")\n");

@@ -27,6 +27,7 @@ extern const struct opt_command cmd_push_spec;
 extern const struct opt_command cmd_pull_spec;
 extern const struct opt_command cmd_validate_spec;
 extern const struct opt_command cmd_publish_spec;
+extern const struct opt_command cmd_verify_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -37,6 +38,7 @@ int cmd_pull(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <git2.h>
 
 #include "commands.h"
 #include "http.h"
@@ -32,7 +31,6 @@ const volatile sig_atomic_t *cmd_interrupted(void)
 /* What main sets up before a command runs. */
 enum command_setup {
 	SETUP_HTTP = 1u << 0, /* libcurl's process-wide init, before any thread starts */
-	SETUP_GIT = 1u << 1,  /* libgit2's process-wide init (its TLS, SSH and thread state) */
 };
 
 struct command {
@@ -44,13 +42,14 @@ struct command {
 static const struct command commands[] = {
 	{&cmd_fetch_spec, cmd_fetch, SETUP_HTTP},
 	{&cmd_lock_spec, cmd_lock, SETUP_HTTP},
-	{&cmd_build_spec, cmd_build, SETUP_HTTP | SETUP_GIT},
+	{&cmd_build_spec, cmd_build, SETUP_HTTP},
 	{&cmd_push_spec, cmd_push, SETUP_HTTP},
-	{&cmd_publish_spec, cmd_publish, SETUP_GIT},
+	{&cmd_publish_spec, cmd_publish, 0},
 	{&cmd_pull_spec, cmd_pull, SETUP_HTTP},
 	{&cmd_inspect_spec, cmd_inspect, 0},
 	{&cmd_render_spec, cmd_render, 0},
 	{&cmd_validate_spec, cmd_validate, 0},
+	{&cmd_verify_spec, cmd_verify, 0},
 	{NULL, NULL, 0},
 };
 
@@ -121,15 +120,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "factory: error: cannot initialise libcurl\n");
 		return EXIT_FAILED;
 	}
-	if ((c->setup & SETUP_GIT) && git_libgit2_init() < 0) {
-		fprintf(stderr, "factory: error: cannot initialise libgit2\n");
-		if (c->setup & SETUP_HTTP)
-			http_global_cleanup();
-		return EXIT_FAILED;
-	}
 	status = c->run(argc - 1, argv + 1);
-	if (c->setup & SETUP_GIT)
-		git_libgit2_shutdown();
 	if (c->setup & SETUP_HTTP)
 		http_global_cleanup();
 	/* Whatever the command made of it, a run the user stopped ends as one. */

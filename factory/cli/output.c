@@ -448,6 +448,8 @@ json_t *output_json_pushed(const struct push_result *pushed)
 	json_object_set_new(o, "uploaded", json_integer((json_int_t)pushed->stats.uploaded));
 	json_object_set_new(o, "mounted", json_integer((json_int_t)pushed->stats.mounted));
 	json_object_set_new(o, "existing", json_integer((json_int_t)pushed->stats.existing));
+	json_object_set_new(o, "uploadedBytes", json_integer((json_int_t)pushed->stats.uploaded_bytes));
+	json_object_set_new(o, "unchanged", json_boolean(pushed->unchanged));
 	return o;
 }
 

@@ -1,6 +1,7 @@
 #include "basefacts.h"
 
 #include <archive_entry.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,40 +303,112 @@ static void add_jar(struct base_facts *f, const char *rel)
 	f->jars[f->jar_count++] = xstrdup(rel);
 }
 
+/* The layers are fetched and scanned several at once (the big OS layer's download and
+ * inflate then overlap the others'); their listings are applied in order afterwards. */
+#define SCAN_THREADS 4
+
+struct scan_job {
+	const struct base_image *base;
+	const struct recipe *recipe;
+	struct cache *cache;
+	pthread_mutex_t lock;
+	size_t next;
+	bool failed;
+	char **listings;      /* per layer; NULL when left unread */
+	struct error *errors; /* per layer */
+	bool *bad;
+	size_t unread;
+};
+
+static int scan_one(struct scan_job *job, size_t i, struct error *err)
+{
+	const struct base_image *base = job->base;
+	const char *digest = base->image.layers[i].digest;
+	char *index = layer_index_path(job->cache, digest), *blob = cache_blob_path(job->cache, digest + 7);
+	/* Existence is enough here: scan_layer reads (and base_fetch_layer verifies) it. */
+	bool known = access(index, F_OK) == 0 || access(blob, F_OK) == 0;
+
+	free(blob);
+	free(index);
+	if (!known) {
+		/* A lazy base's layer: a PyFlink job must know the base's Python, a Java job can go
+		 * without the duplicate-JAR check rather than download the base. */
+		if (base->lazy && !job->recipe->has_python) {
+			pthread_mutex_lock(&job->lock);
+			job->unread++;
+			pthread_mutex_unlock(&job->lock);
+			return 0;
+		}
+		if (base_fetch_layer(base, digest, job->cache, err))
+			return -1;
+	}
+	return scan_layer(job->cache, &base->image.layers[i], base->config, &job->listings[i], err);
+}
+
+static void *scan_worker(void *arg)
+{
+	struct scan_job *job = arg;
+
+	for (;;) {
+		size_t i;
+		pthread_mutex_lock(&job->lock);
+		i = job->next++;
+		if (job->failed || i >= job->base->image.layer_count) {
+			pthread_mutex_unlock(&job->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&job->lock);
+		if (scan_one(job, i, &job->errors[i])) {
+			pthread_mutex_lock(&job->lock);
+			job->failed = true;
+			job->bad[i] = true;
+			pthread_mutex_unlock(&job->lock);
+		}
+	}
+}
+
 int base_facts_read(struct base_facts *f, const struct base_image *base, const struct recipe *r, struct cache *cache,
 		    struct error *err)
 {
+	size_t n = base->image.layer_count, threads = n < SCAN_THREADS ? n : SCAN_THREADS, started;
+	struct scan_job job = {.base = base, .recipe = r, .cache = cache};
+	pthread_t tids[SCAN_THREADS];
 	char jar[128];
 	struct path_set image = {0};
+	int rc = 0;
 
 	snprintf(jar, sizeof(jar), "opt/flink/opt/flink-python-%d.%d.%d.jar", r->flink_major, r->flink_minor,
 		 r->flink_patch);
-	for (size_t i = 0; i < base->image.layer_count; i++) {
-		const char *digest = base->image.layers[i].digest;
-		char *listing = NULL, *index = layer_index_path(cache, digest);
-		char *blob = cache_blob_path(cache, digest + 7);
-		/* Existence is enough here: scan_layer reads (and base_fetch_layer verifies) it. */
-		bool known = access(index, F_OK) == 0 || access(blob, F_OK) == 0;
-		free(blob);
-		free(index);
-		if (!known) {
-			/* A lazy base's layer: a PyFlink job must know the base's Python, a Java job
-			 * can go without the duplicate-JAR check rather than download the base. */
-			if (base->lazy && !r->has_python) {
-				f->unread++;
-				continue;
-			}
-			if (base_fetch_layer(base, digest, cache, err)) {
-				path_set_free(&image);
-				return -1;
-			}
+	job.listings = calloc(n + 1, sizeof(*job.listings));
+	job.errors = calloc(n + 1, sizeof(*job.errors));
+	job.bad = calloc(n + 1, sizeof(*job.bad));
+	if (!job.listings || !job.errors || !job.bad)
+		abort();
+	pthread_mutex_init(&job.lock, NULL);
+	for (started = 0; started < threads; started++)
+		if (pthread_create(&tids[started], NULL, scan_worker, &job) != 0)
+			break;
+	if (started == 0)
+		scan_worker(&job);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&job.lock);
+	f->unread = job.unread;
+	for (size_t i = 0; i < n; i++) {
+		if (job.bad[i] && rc == 0) { /* the lowest layer's error, whatever finished first */
+			*err = job.errors[i];
+			rc = -1;
 		}
-		if (scan_layer(cache, &base->image.layers[i], base->config, &listing, err)) {
-			path_set_free(&image);
-			return -1;
-		}
-		apply_listing(&image, listing, f);
-		free(listing);
+		if (rc == 0 && job.listings[i])
+			apply_listing(&image, job.listings[i], f);
+		free(job.listings[i]);
+	}
+	free(job.listings);
+	free(job.errors);
+	free(job.bad);
+	if (rc) {
+		path_set_free(&image);
+		return -1;
 	}
 	for (size_t i = 0; i < image.count; i++) {
 		const char *line = image.paths[i], *name = fs_basename(line);

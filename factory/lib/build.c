@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base.h"
 #include "bundle.h"
 #include "cache.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "tree.h"
 #include "util.h"
 
 #define INPUTS_KEY_VERSION "factory-inputs-1" /* bump when what the key covers changes */
@@ -84,18 +86,18 @@ static void key_text(EVP_MD_CTX *ctx, const char *label, const char *value)
 	EVP_DigestUpdate(ctx, value ? value : "", value ? strlen(value) + 1 : 1);
 }
 
-static void key_file(EVP_MD_CTX *ctx, const char *label, const char *dir, const char *path)
+static void key_file(EVP_MD_CTX *ctx, struct cache *cache, const char *label, const char *dir, const char *path)
 {
 	char *full = fs_path_join(dir, path), hex[65] = "";
 	struct error ignored = {0};
 
-	if (digest_file_sha256(full, hex, &ignored))
+	if (cache ? cache_file_sha256(cache, full, hex, &ignored) : digest_file_sha256(full, hex, &ignored))
 		snprintf(hex, sizeof(hex), "unreadable");
 	key_text(ctx, label, hex);
 	free(full);
 }
 
-void build_inputs_key(const struct recipe *r, long long epoch, char key[65])
+void build_inputs_key(const struct recipe *r, long long epoch, struct cache *cache, char key[65])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[32];
@@ -131,7 +133,7 @@ void build_inputs_key(const struct recipe *r, long long epoch, char key[65])
 		snprintf(number, sizeof(number), "%o", r->files[i].mode);
 		key_text(ctx, "file", r->files[i].destination);
 		key_text(ctx, "mode", number);
-		key_file(ctx, "content", r->dir, r->files[i].source);
+		key_file(ctx, cache, "content", r->dir, r->files[i].source);
 	}
 	for (size_t i = 0; i < r->requirement_count; i++) {
 		key_text(ctx, "requirement", r->requirements[i].name);
@@ -142,7 +144,7 @@ void build_inputs_key(const struct recipe *r, long long epoch, char key[65])
 		key_text(ctx, "url", r->requirements[i].url);
 	}
 	if (r->requirements_file)
-		key_file(ctx, "requirements", r->dir, r->requirements_file);
+		key_file(ctx, cache, "requirements", r->dir, r->requirements_file);
 	key_text(ctx, "runtime", r->python_runtime.sha256);
 	key_text(ctx, "runtime path", r->python_runtime.sha256 ? r->python_runtime.path : NULL);
 	EVP_DigestFinal_ex(ctx, md, &len);
@@ -160,7 +162,7 @@ static void pinned_reference(struct build_result *r, const struct build_options 
 
 	if (!r->recipe->image_repository || bundle_read_target(r->app_dir, &last, &missing))
 		return;
-	build_inputs_key(r->recipe, o->epoch, key);
+	build_inputs_key(r->recipe, o->epoch, r->cache, key);
 	if (strcmp(last.inputs_key, key) == 0)
 		r->reference = oci_reference(last.registry, last.repository, last.manifest_digest);
 	else
@@ -168,29 +170,6 @@ static void pinned_reference(struct build_result *r, const struct build_options 
 			 "the image inputs changed since the last build (%s/build.json): deploying the tag; run 'factory "
 			 "build' to pin the image by digest", r->app_dir);
 	bundle_target_clear(&last);
-}
-
-/* build.json: where the image goes, so that `factory push out/<app>` needs no recipe. */
-static int write_target(const struct build_result *r, const char *dir, long long epoch, struct error *err)
-{
-	const struct recipe *recipe = r->recipe;
-	const char *latest[] = {RECIPE_DEFAULT_TAG};
-	json_t *inputs = image_build_inputs(&r->image);
-	struct bundle_target target = {
-		.registry = (char *)recipe->image_registry,
-		.repository = (char *)recipe->image_repository,
-		.tags = recipe->image_tags.count ? (char **)recipe->image_tags.items : (char **)latest,
-		.tag_count = recipe->image_tags.count ? recipe->image_tags.count : 1,
-		.base = (char *)recipe->base_image,
-		.inputs = inputs,
-	};
-	int rc;
-
-	snprintf(target.manifest_digest, sizeof(target.manifest_digest), "%s", r->image.manifest.digest);
-	build_inputs_key(recipe, epoch, target.inputs_key);
-	rc = bundle_write_target(dir, &target, err);
-	json_decref(inputs);
-	return rc;
 }
 
 static int assemble_stage(struct build_result *r, const struct build_options *o, struct diag_list *diags,
@@ -210,10 +189,11 @@ static int assemble_stage(struct build_result *r, const struct build_options *o,
 }
 
 /* build.json's "gitops": where `factory publish out/<app>` sends the manifests. */
-static int write_gitops(const struct build_result *r, const char *dir, struct error *err)
+static void gitops_of(const struct build_result *r, struct bundle_gitops *g)
 {
 	const struct recipe *recipe = r->recipe;
-	struct bundle_gitops g = {
+
+	*g = (struct bundle_gitops){
 		.url = (char *)recipe->gitops_url,
 		.branch = (char *)recipe->gitops_branch,
 		.path = (char *)recipe->gitops_path,
@@ -221,8 +201,43 @@ static int write_gitops(const struct build_result *r, const char *dir, struct er
 		.image = r->rendered ? r->rendered->image : NULL,
 		.scripts_hash = r->rendered ? r->rendered->scripts_hash : NULL,
 	};
+}
 
-	return bundle_write_gitops(dir, recipe->gitops_url ? &g : NULL, err);
+static int write_gitops(const struct build_result *r, const char *dir, struct error *err)
+{
+	struct bundle_gitops g;
+
+	gitops_of(r, &g);
+	return bundle_write_gitops(dir, r->recipe->gitops_url ? &g : NULL, err);
+}
+
+/* build.json: where the image goes, so that `factory push out/<app>` needs no recipe, and
+ * where the manifests are published. */
+static void add_build_json(struct tree *t, const struct build_result *r, long long epoch)
+{
+	const struct recipe *recipe = r->recipe;
+	const char *latest[] = {RECIPE_DEFAULT_TAG};
+	json_t *inputs = image_build_inputs(&r->image);
+	struct bundle_target target = {
+		.registry = (char *)recipe->image_registry,
+		.repository = (char *)recipe->image_repository,
+		.tags = recipe->image_tags.count ? (char **)recipe->image_tags.items : (char **)latest,
+		.tag_count = recipe->image_tags.count ? recipe->image_tags.count : 1,
+		.base = (char *)recipe->base_image,
+		.inputs = inputs,
+	};
+	struct bundle_gitops g;
+	size_t size;
+
+	gitops_of(r, &g);
+	snprintf(target.manifest_digest, sizeof(target.manifest_digest), "%s", r->image.manifest.digest);
+	build_inputs_key(recipe, epoch, r->cache, target.inputs_key);
+	if (recipe->image_repository || recipe->gitops_url) {
+		char *text = bundle_build_json(recipe->image_repository ? &target : NULL, recipe->gitops_url ? &g : NULL,
+					       &size);
+		tree_add_owned(t, "build.json", text, size);
+	}
+	json_decref(inputs);
 }
 
 static int publish_stage(struct build_result *r, const struct build_options *o, struct error *err)
@@ -238,59 +253,51 @@ static int publish_stage(struct build_result *r, const struct build_options *o, 
 	return gitops_publish_bundle(r->app_dir, &publish, &r->published, err);
 }
 
-struct bundle_fill {
-	struct build_result *result;
-	const struct build_options *options;
-	const struct render_options *render;
-	struct diag_list *diags;
-};
-
 /* A pushed.json of the previous bundle still holds when the image is the same. */
-static int keep_pushed(const struct build_result *r, const char *staged, struct error *err)
+static void keep_pushed(struct tree *t, const struct build_result *r)
 {
 	struct bundle_target last = {0};
 	struct error missing = {0};
-	char *from, *to, *data = NULL;
-	size_t size;
-	int rc = 0;
+	char *from = fs_path_join(r->app_dir, "pushed.json");
 
-	if (bundle_read_target(r->app_dir, &last, &missing) ||
-	    strcmp(last.manifest_digest, r->image.manifest.digest) != 0) {
-		bundle_target_clear(&last);
-		return 0;
-	}
-	from = fs_path_join(r->app_dir, "pushed.json");
-	to = fs_path_join(staged, "pushed.json");
-	if (fs_read_file(from, 1 << 20, &data, &size, &missing) == 0)
-		rc = fs_write_file_atomic(to, data, size, 0644, err);
-	free(data);
-	free(to);
+	if (bundle_read_target(r->app_dir, &last, &missing) == 0 &&
+	    strcmp(last.manifest_digest, r->image.manifest.digest) == 0 && access(from, F_OK) == 0)
+		tree_add_link(t, "pushed.json", from);
 	free(from);
 	bundle_target_clear(&last);
-	return rc;
 }
 
-/* out/<app> as one unit: the image layout, build.json and the manifests are written into a
- * staging directory and swapped in together, so an interrupt or a failure leaves the
- * previous bundle or the new one, never a mix. */
-static int fill_bundle(const char *staged, void *ctx, struct error *err)
+/* tree_write linked the layout's blobs anew: their ctime moved, their bytes did not. */
+static void relinked(void *ctx, const char *path, const char *source)
 {
-	struct bundle_fill *bf = ctx;
-	struct build_result *r = bf->result;
-	char *image_dir = fs_path_join(staged, "image");
-	int rc = oci_layout_write_partial(image_dir, r->cache, &r->image.manifest, &r->image.image, r->image.tag,
-					  r->inputs.base.lazy ? &r->base_layers_left : NULL, err);
+	(void)path;
+	cache_note_relinked(ctx, source);
+}
 
-	free(image_dir);
-	if (rc == 0 && r->recipe->image_repository)
-		rc = write_target(r, staged, bf->options->epoch, err);
-	if (rc == 0 && (bf->options->stages & BUILD_RENDER))
-		rc = render_recipe(&r->rendered, r->recipe, bf->render, bf->diags, err) ||
-				     bundle_write_manifests(r->rendered, staged, err) ? -1 : 0;
-	if (rc == 0)
-		rc = keep_pushed(r, staged, err);
-	if (rc == 0)
-		rc = write_gitops(r, staged, err);
+/* out/<app> as one unit: the image layout, build.json and the manifests are described in
+ * memory and written together, only when they differ from what is there (tree.h), so an
+ * interrupt or a failure leaves the previous bundle or the new one, never a mix, and a build
+ * that changes nothing writes nothing. */
+static int write_bundle(struct build_result *r, const struct build_options *o, const struct render_options *render,
+			struct diag_list *diags, struct error *err)
+{
+	struct tree *t = tree_new();
+	bool changed = false;
+	int rc = 0;
+
+	oci_layout_tree(t, "image", r->cache, &r->image.manifest, &r->image.image, r->image.tag,
+			r->inputs.base.lazy ? &r->base_layers_left : NULL);
+	if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, render, diags, err) ||
+					   bundle_manifests_tree(t, "manifests", r->rendered, err)))
+		rc = -1;
+	if (rc == 0) {
+		add_build_json(t, r, o->epoch);
+		keep_pushed(t, r);
+		rc = tree_write(t, r->app_dir, &changed, err);
+	}
+	if (rc == 0 && changed)
+		tree_each_link(t, relinked, r->cache);
+	tree_free(t);
 	return rc;
 }
 
@@ -322,8 +329,7 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 			return -1;
 	}
 	if (o->stages & BUILD_ASSEMBLE) {
-		struct bundle_fill bf = {r, o, &render_options, diags};
-		if (fs_write_dir_atomic(r->app_dir, fill_bundle, &bf, err))
+		if (write_bundle(r, o, &render_options, diags, err))
 			return -1;
 	} else if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
 						  bundle_write_manifests(r->rendered, r->app_dir, err) ||

@@ -79,6 +79,6 @@ void build_result_clear(struct build_result *result);
 /* sha256 over everything of the recipe an image digest depends on (base, platform, JARs,
  * files' contents, Python set and runtime, image settings, SOURCE_DATE_EPOCH): recorded in
  * build.json, so that a render alone knows whether the last build's digest still applies. */
-void build_inputs_key(const struct recipe *recipe, long long epoch, char key[65]);
+void build_inputs_key(const struct recipe *recipe, long long epoch, struct cache *cache, char key[65]);
 
 #endif

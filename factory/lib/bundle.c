@@ -7,63 +7,87 @@
 
 #include "fsutil.h"
 #include "oci.h"
+#include "tree.h"
 #include "util.h"
 #include "yamlout.h"
 
-static int write_files(const char *dir, void *ctx, struct error *err)
+int bundle_manifests_tree(struct tree *t, const char *dir, const struct render_output *output, struct error *err)
 {
-	const struct render_output *output = ctx;
-
 	for (size_t i = 0; i < output->count; i++) {
-		char *path = fs_path_join(dir, output->files[i].name);
-		char *parent = fs_dirname(path);
-		char *text = NULL;
+		char *text = NULL, *path;
 		size_t size = 0;
-		int rc = fs_mkdir_p(parent, err);
 
-		if (rc == 0)
-			rc = yamlout_emit(output->files[i].object, &text, &size, err);
-		if (rc == 0)
-			rc = fs_write_file_atomic(path, text, size, 0644, err);
-		free(text);
-		free(parent);
-		free(path);
-		if (rc)
+		if (yamlout_emit(output->files[i].object, &text, &size, err))
 			return -1;
+		path = *dir ? xasprintf("%s/%s", dir, output->files[i].name) : xstrdup(output->files[i].name);
+		tree_add_owned(t, path, text, size);
+		free(path);
 	}
 	return 0;
 }
 
 int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err)
 {
+	struct tree *t = tree_new();
 	char *target = fs_path_join(app_dir, "manifests");
-	int rc = fs_write_dir_atomic(target, write_files, (void *)output, err);
+	int rc = bundle_manifests_tree(t, "", output, err) || tree_write(t, target, NULL, err) ? -1 : 0;
 
+	tree_free(t);
 	free(target);
 	return rc;
 }
 
+static char *json_text(json_t *doc, size_t *size)
+{
+	char *text = oci_json_canonical(doc, size);
+
+	text = realloc(text, *size + 2);
+	if (!text)
+		abort();
+	text[(*size)++] = '\n';
+	text[*size] = '\0';
+	return text;
+}
+
+/* Unchanged bytes are not written again: a build that changes nothing writes nothing. */
 static int write_json(const char *app_dir, const char *name, json_t *doc, struct error *err)
 {
 	size_t size;
-	char *text = oci_json_canonical(doc, &size), *path = fs_path_join(app_dir, name);
-	int rc;
+	char *text = json_text(doc, &size), *path = fs_path_join(app_dir, name);
+	int rc = fs_mkdir_p(app_dir, err) || fs_update_file(path, text, size, 0644, err) ? -1 : 0;
 
-	text = realloc(text, size + 2);
-	if (!text)
-		abort();
-	text[size++] = '\n';
-	rc = fs_mkdir_p(app_dir, err) || fs_write_file_atomic(path, text, size, 0644, err) ? -1 : 0;
 	free(path);
 	free(text);
 	return rc;
 }
 
-int bundle_write_target(const char *app_dir, const struct bundle_target *t, struct error *err)
+static void set_gitops(json_t *doc, const struct bundle_gitops *g)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "url", json_string(g->url));
+	if (g->branch)
+		json_object_set_new(o, "branch", json_string(g->branch));
+	if (g->path)
+		json_object_set_new(o, "path", json_string(g->path));
+	json_object_set_new(o, "app", json_string(g->app));
+	if (g->image)
+		json_object_set_new(o, "image", json_string(g->image));
+	if (g->scripts_hash && *g->scripts_hash)
+		json_object_set_new(o, "scriptsHash", json_string(g->scripts_hash));
+	json_object_set_new(doc, "gitops", o);
+}
+
+char *bundle_build_json(const struct bundle_target *t, const struct bundle_gitops *g, size_t *size)
 {
 	json_t *doc = json_object(), *tags = json_array();
-	int rc;
+	char *text;
 
+	if (!t) {
+		json_decref(tags);
+		tags = NULL;
+		goto gitops;
+	}
 	for (size_t i = 0; i < t->tag_count; i++)
 		json_array_append_new(tags, json_string(t->tags[i]));
 	if (t->registry)
@@ -78,9 +102,12 @@ int bundle_write_target(const char *app_dir, const struct bundle_target *t, stru
 		json_object_set(doc, "inputs", t->inputs);
 	if (t->inputs_key[0])
 		json_object_set_new(doc, "inputsKey", json_string(t->inputs_key));
-	rc = write_json(app_dir, "build.json", doc, err);
+gitops:
+	if (g)
+		set_gitops(doc, g);
+	text = json_text(doc, size);
 	json_decref(doc);
-	return rc;
+	return text;
 }
 
 int bundle_read_target(const char *app_dir, struct bundle_target *t, struct error *err)
@@ -159,22 +186,10 @@ int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, stru
 		json_decref(doc);
 		doc = json_object();
 	}
-	if (g) {
-		json_t *o = json_object();
-		json_object_set_new(o, "url", json_string(g->url));
-		if (g->branch)
-			json_object_set_new(o, "branch", json_string(g->branch));
-		if (g->path)
-			json_object_set_new(o, "path", json_string(g->path));
-		json_object_set_new(o, "app", json_string(g->app));
-		if (g->image)
-			json_object_set_new(o, "image", json_string(g->image));
-		if (g->scripts_hash && *g->scripts_hash)
-			json_object_set_new(o, "scriptsHash", json_string(g->scripts_hash));
-		json_object_set_new(doc, "gitops", o);
-	} else {
+	if (g)
+		set_gitops(doc, g);
+	else
 		json_object_del(doc, "gitops");
-	}
 	rc = write_json(app_dir, "build.json", doc, err);
 	json_decref(doc);
 	return rc;

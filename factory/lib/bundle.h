@@ -1,8 +1,8 @@
 /* bundle.h - out/<app>/: what factory produces for one application.
  *
- * manifests/ is replaced as a whole: the new files are written into a staging directory
- * beside it and swapped in with one rename, so a failed or interrupted run leaves the
- * previous bundle exactly as it was.
+ * A build writes the bundle as one tree (tree.h): only when something differs, into a staging
+ * directory swapped in with one rename, so a failed or interrupted run leaves the previous
+ * bundle exactly as it was and a build that changes nothing writes nothing.
  */
 #ifndef FACTORY_BUNDLE_H
 #define FACTORY_BUNDLE_H
@@ -12,8 +12,12 @@
 #include "error.h"
 #include "render.h"
 
-/* Writes `output` as `<app_dir>/manifests/`. */
+struct tree;
+
+/* Writes `output` as `<app_dir>/manifests/` (nothing when the files there are the same). */
 int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err);
+/* Adds the manifests under `dir` ("" for the top) of a tree written as a whole (the bundle). */
+int bundle_manifests_tree(struct tree *tree, const char *dir, const struct render_output *output, struct error *err);
 
 /* What `factory push <app_dir>` needs: where the built image goes (build.json). */
 struct bundle_target {
@@ -29,7 +33,6 @@ struct bundle_target {
 	char inputs_key[65];
 };
 
-int bundle_write_target(const char *app_dir, const struct bundle_target *target, struct error *err);
 int bundle_read_target(const char *app_dir, struct bundle_target *target, struct error *err);
 void bundle_target_clear(struct bundle_target *target);
 
@@ -50,6 +53,9 @@ int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *gitops,
 /* ERROR_NOT_FOUND when the bundle records no GitOps target. */
 int bundle_read_gitops(const char *app_dir, struct bundle_gitops *gitops, struct error *err);
 void bundle_gitops_clear(struct bundle_gitops *gitops);
+
+/* The text of build.json: the target and the GitOps destination (either may be NULL). */
+char *bundle_build_json(const struct bundle_target *target, const struct bundle_gitops *gitops, size_t *size);
 
 /* Records the references an image was pushed as (pushed.json). */
 int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err);

@@ -742,7 +742,7 @@ static bool valid_path(const char *p)
 	       strcmp(p, ".") != 0 && strncmp(p, ".git", 4) != 0;
 }
 
-int gitops_publish(const struct gitops_target *t, const char *manifests_dir, const struct gitops_options *o,
+static int publish(const struct gitops_target *t, const char *manifests_dir, const struct gitops_options *o,
 		   struct gitops_result *r, struct error *err)
 {
 	struct session s = {.url = t->url};
@@ -874,6 +874,20 @@ out:
 	free(refname);
 	free(dir);
 	free(base);
+	return rc;
+}
+
+/* libgit2 is set up (its TLS store reads the whole CA bundle) only by a run that publishes;
+ * its init and shutdown count, so nested calls are fine. */
+int gitops_publish(const struct gitops_target *t, const char *manifests_dir, const struct gitops_options *o,
+		   struct gitops_result *r, struct error *err)
+{
+	int rc;
+
+	if (git_libgit2_init() < 0)
+		return error_set(err, ERROR_INTERNAL, "cannot initialise libgit2");
+	rc = publish(t, manifests_dir, o, r, err);
+	git_libgit2_shutdown();
 	return rc;
 }
 

@@ -48,7 +48,7 @@ static void plan_add(struct layer_plan *lp, const char *path, enum layer_entry_t
 	lp->digests = realloc(lp->digests, (lp->count + 1) * sizeof(*lp->digests));
 	if (!lp->entries || !lp->digests)
 		abort();
-	lp->entries[lp->count] = (struct layer_entry){path, type, mode, source, root_owned};
+	lp->entries[lp->count] = (struct layer_entry){path, type, mode, source, root_owned, NULL};
 	lp->digests[lp->count] = content_digest ? content_digest : "";
 	lp->count++;
 }
@@ -126,23 +126,25 @@ static int plan_artifacts(struct layer_plan *catalog, struct layer_plan *raw, co
 		if (!path)
 			continue;
 		plan_add(lp, plan_own(lp, path), LAYER_FILE, 0644, plan_own(lp, cache_blob_path(cache, sha)), sha, false);
+		lp->entries[lp->count - 1].sha256 = sha; /* trusted by its stat record: checked as it is read */
 	}
 	return 0;
 }
 
-static int plan_files(struct layer_plan *lp, const struct recipe *r, struct error *err)
+static int plan_files(struct layer_plan *lp, const struct recipe *r, struct cache *cache, struct error *err)
 {
 	for (size_t i = 0; i < r->file_count; i++) {
 		const struct recipe_file *f = &r->files[i];
 		char *source = fs_path_join(r->dir, f->source);
 		char hex[65];
-		if (digest_file_sha256(source, hex, err) < 0) {
+		if (cache_file_sha256(cache, source, hex, err) < 0) {
 			free(source);
 			return -1;
 		}
 		plan_parents(lp, f->destination + 1);
 		plan_add(lp, f->destination + 1, LAYER_FILE, f->mode, plan_own(lp, source),
 			 plan_own(lp, xstrdup(hex)), false);
+		lp->entries[lp->count - 1].sha256 = lp->digests[lp->count - 1];
 	}
 	return 0;
 }
@@ -174,6 +176,21 @@ static void layer_key(const struct layer_plan *lp, const struct layer_options *o
 	digest_hex(md, len, key);
 }
 
+/* A cached file trusted by its stat record turned out damaged while the layer read it: it
+ * is evicted, so that the next run fetches it again. */
+static void evict_damaged(const struct layer_plan *lp, struct cache *cache, struct error *err)
+{
+	size_t dir_len = strlen(cache->dir);
+
+	for (size_t i = 0; i < lp->count; i++) {
+		const struct layer_entry *e = &lp->entries[i];
+		if (e->type == LAYER_FILE && e->sha256 && strncmp(e->source, cache->dir, dir_len) == 0 &&
+		    !cache_recheck(cache, e->sha256, NULL))
+			error_set(err, ERROR_CONFLICT, "the cached /%s (sha256:%s) is damaged: it has been removed from the "
+				  "cache; run the build again to fetch it", e->path, e->sha256);
+	}
+}
+
 /* `fill` (may be NULL) produces the entries only when the layer is not cached under `key`;
  * without a precomputed key the key is derived from the entries. */
 static int build_layer(struct image_build *b, struct layer_plan *lp, const struct layer_options *o, struct cache *cache,
@@ -201,6 +218,8 @@ static int build_layer(struct image_build *b, struct layer_plan *lp, const struc
 		free(text);
 		text = NULL;
 		if ((fill && fill(lp, ctx, err) < 0) || layer_write(lp->entries, lp->count, o, cache, &res, err) < 0) {
+			if (err->code == ERROR_CONFLICT)
+				evict_damaged(lp, cache, err);
 			free(key_path);
 			return -1;
 		}
@@ -603,7 +622,7 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct p
 	memset(b, 0, sizeof(*b));
 	b->tag = xstrdup(recipe_image_tag(r));
 	iso8601(options->epoch, created, sizeof(created));
-	if (plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) || plan_files(&plans[2], r, err))
+	if (plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) || plan_files(&plans[2], r, cache, err))
 		goto out;
 	lint(r, &in->facts, plans, 3, diags);
 	if (diag_list_has_errors(diags)) {

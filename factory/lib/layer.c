@@ -116,6 +116,7 @@ struct item {
 	enum layer_entry_type type;
 	unsigned mode;
 	const char *source;
+	const char *sha256;
 	bool root_owned;
 	bool implied; /* a parent directory nobody listed */
 };
@@ -148,11 +149,11 @@ static int collect(const struct layer_entry *entries, size_t count, struct item 
 			}
 			if (!slash) {
 				items[len++] = (struct item){path, entries[i].type, entries[i].mode, entries[i].source,
-							     entries[i].root_owned, false};
+							     entries[i].sha256, entries[i].root_owned, false};
 				break;
 			}
 			items[len++] = (struct item){xasprintf("%.*s", (int)(slash - path), path), LAYER_DIRECTORY, 0, NULL,
-						     false, true};
+						     NULL, false, true};
 		}
 	}
 	if (len)
@@ -189,15 +190,17 @@ fail:
 	return -1;
 }
 
-static int copy_file(struct archive *a, const char *source, struct error *err)
+static int copy_file(struct archive *a, const char *source, const char *sha256, struct error *err)
 {
-	char *buf = malloc(CHUNK);
+	char *buf = malloc(CHUNK), hex[65];
 	int fd = fs_open_regular(source, err), rc = 0;
+	EVP_MD_CTX *check = sha256 ? EVP_MD_CTX_new() : NULL;
 
-	if (!buf)
+	if (!buf || (sha256 && (!check || !EVP_DigestInit_ex(check, EVP_sha256(), NULL))))
 		abort();
 	if (fd < 0) {
 		free(buf);
+		EVP_MD_CTX_free(check);
 		return -1;
 	}
 	for (;;) {
@@ -210,11 +213,22 @@ static int copy_file(struct archive *a, const char *source, struct error *err)
 		}
 		if (n == 0)
 			break;
+		if (check)
+			EVP_DigestUpdate(check, buf, (size_t)n);
 		if (archive_write_data(a, buf, (size_t)n) != n) {
 			rc = error_set(err, ERROR_IO, "cannot write %s into the layer: %s", source, archive_error_string(a));
 			break;
 		}
 	}
+	if (rc == 0 && check) {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int len = 0;
+		EVP_DigestFinal_ex(check, md, &len);
+		digest_hex(md, len, hex);
+		if (strcmp(hex, sha256) != 0)
+			rc = error_set(err, ERROR_CONFLICT, "%s no longer hashes to sha256:%s (now %s)", source, sha256, hex);
+	}
+	EVP_MD_CTX_free(check);
 	close(fd);
 	free(buf);
 	return rc;
@@ -259,7 +273,7 @@ static int write_items(struct archive *a, const struct item *items, size_t n, co
 			continue;
 		}
 		if (it->type == LAYER_FILE)
-			rc = copy_file(a, it->source, err);
+			rc = copy_file(a, it->source, it->sha256, err);
 	}
 	archive_entry_free(e);
 	return rc;

@@ -26,6 +26,9 @@ struct layer_entry {
 	unsigned mode;      /* permission bits; 0 picks 0644 for files, 0755 for directories */
 	const char *source; /* LAYER_FILE: file to copy; LAYER_SYMLINK: link target */
 	bool root_owned;    /* 0:0 instead of the layer's owner (e.g. /opt above FLINK_HOME) */
+	/* LAYER_FILE: the hex sha256 the source must hash to, checked as it is copied (the layer's
+	 * key was computed from it); NULL: not checked. A mismatch is ERROR_CONFLICT. */
+	const char *sha256;
 };
 
 struct layer_options {

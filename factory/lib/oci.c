@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "fsutil.h"
+#include "tree.h"
 #include "util.h"
 
 void oci_image_clear(struct oci_image *image)
@@ -67,6 +68,16 @@ int oci_put_blob(struct cache *cache, const char *media_type, const void *data, 
 	int rc;
 
 	memset(desc, 0, sizeof(*desc));
+	{
+		char hex[65];
+		digest_sha256_hex(data, size, hex);
+		if (cache_verify(cache, hex, NULL)) { /* built before: nothing to write */
+			snprintf(desc->digest, sizeof(desc->digest), "sha256:%s", hex);
+			desc->media_type = xstrdup(media_type);
+			desc->size = (long long)size;
+			return 0;
+		}
+	}
 	if (cache_writer_begin(&w, cache, err) < 0)
 		return -1;
 	rc = cache_writer_write(&w, data, size, err);
@@ -106,132 +117,48 @@ static json_t *descriptor_json(const struct oci_descriptor *d)
 	return o;
 }
 
-static int copy_file(const char *from, const char *to, struct error *err)
+
+static void add_blob(struct tree *t, const char *dir, struct cache *cache, const char *digest)
 {
-	char buf[1 << 16];
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, rc = 0;
+	char *path = xasprintf("%s/blobs/sha256/%s", dir, digest + 7), *from = cache_blob_path(cache, digest + 7);
 
-	if (in < 0)
-		return error_set_errno(err, "cannot open %s", from);
-	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (out < 0) {
-		close(in);
-		return error_set_errno(err, "cannot create %s", to);
-	}
-	for (;;) {
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n < 0)
-				rc = error_set_errno(err, "cannot read %s", from);
-			break;
-		}
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = error_set_errno(err, "cannot write %s", to);
-				break;
-			}
-			done += w;
-		}
-		if (rc)
-			break;
-	}
-	if (rc == 0 && (fchmod(out, 0644) < 0 || fsync(out) < 0))
-		rc = error_set_errno(err, "cannot write %s", to);
-	close(in);
-	close(out);
-	return rc;
-}
-
-static int place_blob(struct cache *cache, const char *blobs_dir, const char *digest, struct error *err)
-{
-	char *from = cache_blob_path(cache, digest + 7);
-	char *to = fs_path_join(blobs_dir, digest + 7);
-	struct stat st;
-	int rc = 0;
-
-	if (lstat(to, &st) == 0)
-		goto out; /* the same blob listed twice (e.g. an empty layer) */
-	/* A hard link shares the cache's verified, read-only bytes; a copy where that is not
-	 * possible (another filesystem). */
-	if (link(from, to) < 0)
-		rc = copy_file(from, to, err);
-out:
+	/* A hard link shares the cache's verified bytes (a copy on another filesystem). */
+	tree_add_link(t, path, from);
 	free(from);
-	free(to);
-	return rc;
+	free(path);
 }
 
-int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
-		     const struct oci_image *image, const char *tag, struct error *err)
+void oci_layout_tree(struct tree *t, const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+		     const struct oci_image *image, const char *tag, size_t *left_out)
 {
-	return oci_layout_write_partial(dir, cache, manifest, image, tag, NULL, err);
-}
-
-struct layout_fill {
-	struct cache *cache;
-	const struct oci_descriptor *manifest;
-	const struct oci_image *image;
-	const char *tag;
-	size_t *left_out;
-};
-
-static int fill_layout(const char *staged, void *ctx, struct error *err)
-{
-	const struct layout_fill *lf = ctx;
-	char *blobs = fs_path_join(staged, "blobs/sha256"), *path = NULL, *text = NULL;
-	json_t *index = json_object(), *manifests, *desc;
+	json_t *index = json_object(), *manifests = json_array(), *desc;
+	char *path = xasprintf("%s/oci-layout", dir), *text;
 	size_t size;
-	int rc = -1;
 
-	if (fs_mkdir_p(blobs, err))
-		goto out;
-	path = fs_path_join(staged, "oci-layout");
-	if (fs_write_file_atomic(path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30, 0644, err))
-		goto out;
-	if (place_blob(lf->cache, blobs, lf->manifest->digest, err) ||
-	    place_blob(lf->cache, blobs, lf->image->config.digest, err))
-		goto out;
-	for (size_t i = 0; i < lf->image->layer_count; i++) {
-		char *cached = cache_blob_path(lf->cache, lf->image->layers[i].digest + 7);
-		bool missing = lf->left_out && access(cached, F_OK) < 0;
+	tree_add_bytes(t, path, "{\"imageLayoutVersion\":\"1.0.0\"}", 30);
+	free(path);
+	add_blob(t, dir, cache, manifest->digest);
+	add_blob(t, dir, cache, image->config.digest);
+	for (size_t i = 0; i < image->layer_count; i++) {
+		char *cached = cache_blob_path(cache, image->layers[i].digest + 7);
+		bool missing = left_out && access(cached, F_OK) < 0;
 		free(cached);
-		if (missing) {
-			(*lf->left_out)++;
-			continue;
-		}
-		if (place_blob(lf->cache, blobs, lf->image->layers[i].digest, err))
-			goto out;
+		if (missing)
+			(*left_out)++;
+		else
+			add_blob(t, dir, cache, image->layers[i].digest);
 	}
-	desc = descriptor_json(lf->manifest);
-	json_object_set_new(desc, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", lf->tag));
-	manifests = json_array();
+	desc = descriptor_json(manifest);
+	json_object_set_new(desc, "annotations", json_pack("{s:s}", "org.opencontainers.image.ref.name", tag));
 	json_array_append_new(manifests, desc);
 	json_object_set_new(index, "schemaVersion", json_integer(2));
 	json_object_set_new(index, "mediaType", json_string(OCI_MEDIA_INDEX));
 	json_object_set_new(index, "manifests", manifests);
 	text = oci_json_canonical(index, &size);
+	path = xasprintf("%s/index.json", dir);
+	tree_add_owned(t, path, text, size);
 	free(path);
-	path = fs_path_join(staged, "index.json");
-	rc = fs_write_file_atomic(path, text, size, 0644, err);
-out:
 	json_decref(index);
-	free(text);
-	free(path);
-	free(blobs);
-	return rc;
-}
-
-int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
-			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err)
-{
-	struct layout_fill lf = {cache, manifest, image, tag, left_out};
-
-	return fs_write_dir_atomic(dir, fill_layout, &lf, err);
 }
 
 #define JSON_MAX (4 * 1024 * 1024)

@@ -14,6 +14,8 @@
 #include "cache.h"
 #include "error.h"
 
+struct tree;
+
 #define OCI_MEDIA_MANIFEST "application/vnd.oci.image.manifest.v1+json"
 #define OCI_MEDIA_INDEX "application/vnd.oci.image.index.v1+json"
 #define OCI_MEDIA_CONFIG "application/vnd.oci.image.config.v1+json"
@@ -74,15 +76,11 @@ int oci_image_load(struct oci_image *image, struct cache *cache, const char *man
 /* True when a descriptor's platform object matches "os/arch[/variant]". */
 int oci_platform_matches(const json_t *platform, const char *wanted);
 
-/* Writes an image layout (oci-layout, index.json naming `tag`, blobs) at `dir`, replacing it
- * as a whole. Blobs are hard-linked from the cache when possible, else copied. */
-int oci_layout_write(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
-		     const struct oci_image *image, const char *tag, struct error *err);
-
-/* The same, leaving out layers the cache does not have (a lazily resolved base): the layout
- * then names them but does not hold them, and `factory push` sends them on from their
- * registry. *left_out counts them. */
-int oci_layout_write_partial(const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
-			     const struct oci_image *image, const char *tag, size_t *left_out, struct error *err);
+/* Adds an image layout (oci-layout, index.json naming `tag`, blobs hard-linked from the
+ * cache) under `dir` of a tree that is then written as a whole. With `left_out`, layers the
+ * cache does not have (a lazily resolved base) are named by the manifest but not held, and
+ * `factory push` sends them on from their registry; *left_out counts them. */
+void oci_layout_tree(struct tree *tree, const char *dir, struct cache *cache, const struct oci_descriptor *manifest,
+		     const struct oci_image *image, const char *tag, size_t *left_out);
 
 #endif

@@ -1,5 +1,7 @@
 #include "push.h"
 
+#include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,7 @@ struct base_source {
 	const struct config *config;
 	struct cache *cache;
 	const struct registry_ref *base;
+	pthread_mutex_t lock; /* the pushing threads share the lazily opened cache */
 };
 
 /* A base layer a lazy build left in the base's registry: fetched into the cache to be sent
@@ -41,6 +44,12 @@ static int fetch_from_base(void *ctx, const char *digest, char **path, struct er
 
 	if (!src->base->registry)
 		return error_set(err, ERROR_INVALID, "blob %s is missing from the image layout", digest);
+	/* Opened only now: a push of a complete layout never touches the cache. */
+	pthread_mutex_lock(&src->lock);
+	rc = src->cache ? 0 : cache_open(&src->cache, src->config->cache_dir, err);
+	pthread_mutex_unlock(&src->lock);
+	if (rc)
+		return -1;
 	rc = registry_open(&reg, src->config, src->base->registry, err);
 	if (rc == 0)
 		rc = registry_fetch_blob(reg, src->base->repository, digest, src->cache, err);
@@ -48,6 +57,31 @@ static int fetch_from_base(void *ctx, const char *digest, char **path, struct er
 	if (rc == 0)
 		*path = cache_blob_path(src->cache, digest + 7);
 	return rc;
+}
+
+/* pushed.json records exactly these references: this image went there before. */
+static bool pushed_before(const char *app_dir, char *const *references, size_t count)
+{
+	char *path = fs_path_join(app_dir, "pushed.json");
+	json_t *doc = json_load_file(path, 0, NULL), *list = json_object_get(doc, "pushed");
+	bool same = json_array_size(list) == count;
+
+	for (size_t i = 0; same && i < count; i++)
+		same = json_string_value(json_array_get(list, i)) &&
+		       strcmp(json_string_value(json_array_get(list, i)), references[i]) == 0;
+	json_decref(doc);
+	free(path);
+	return same;
+}
+
+/* A registry keeps no manifest whose blobs it lacks: when every tag already names this
+ * manifest, the image is there and not one blob needs asking about. */
+static bool already_there(struct registry *reg, const struct bundle_target *t)
+{
+	for (size_t i = 0; i < t->tag_count; i++)
+		if (!registry_has_manifest(reg, t->repository, t->tags[i], t->manifest_digest))
+			return false;
+	return true;
 }
 
 int push_bundle(const char *app_dir, const struct config *config, const struct registry_push_hooks *hooks,
@@ -58,8 +92,7 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 	struct registry_ref base = {0};
 	const char *registry, *mount_from = NULL;
 	char *blobs = NULL;
-	struct cache *cache = NULL;
-	struct base_source source = {config, NULL, &base};
+	struct base_source source = {config, NULL, &base, PTHREAD_MUTEX_INITIALIZER};
 	int rc = -1;
 
 	memset(result, 0, sizeof(*result));
@@ -75,20 +108,22 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 			mount_from = base.repository;
 	}
 	blobs = fs_path_join(app_dir, "image/blobs/sha256");
-	if (cache_open(&cache, config->cache_dir, err))
-		goto out;
-	source.cache = cache;
-	if (registry_open(&reg, config, registry, err) ||
-	    registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
-			  target.tag_count, mount_from, fetch_from_base, &source, hooks, &result->stats, err))
-		goto out;
 	add_reference(result, oci_reference(registry, target.repository, target.manifest_digest));
 	for (size_t i = 0; i < target.tag_count; i++)
 		add_reference(result, oci_reference(registry, target.repository, target.tags[i]));
+	if (registry_open(&reg, config, registry, err))
+		goto out;
+	if (pushed_before(app_dir, result->references, result->count) && already_there(reg, &target))
+		result->unchanged = true;
+	else if (registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
+			       target.tag_count, mount_from, fetch_from_base, &source, hooks, &result->stats, err))
+		goto out;
 	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
 out:
+	if (rc)
+		push_result_clear(result);
 	registry_close(reg);
-	cache_close(cache);
+	cache_close(source.cache);
 	registry_ref_clear(&base);
 	free(blobs);
 	bundle_target_clear(&target);

@@ -2,6 +2,7 @@
 #ifndef FACTORY_PUSH_H
 #define FACTORY_PUSH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -12,9 +13,12 @@ struct push_result {
 	struct registry_push_stats stats;
 	char **references; /* registry/repository@digest, then :tag for each tag */
 	size_t count;
+	/* pushed before and every tag still names the manifest (one HEAD per tag): nothing sent */
+	bool unchanged;
 };
 
-/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json.
+/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json
+ * (unless it already says so).
  * `hooks` (may be NULL) sees each blob and can stop the push between blobs. */
 int push_bundle(const char *app_dir, const struct config *config, const struct registry_push_hooks *hooks,
 		struct push_result *result, struct error *err);

@@ -1160,6 +1160,7 @@ static void *push_worker(void *arg)
 		job->stats.uploaded += mine.uploaded;
 		job->stats.mounted += mine.mounted;
 		job->stats.existing += mine.existing;
+		job->stats.uploaded_bytes += mine.uploaded ? job->sizes[i] : 0;
 		if (rc && !job->failed) {
 			job->failed = true;
 			job->err = err;
@@ -1178,6 +1179,26 @@ static void *push_worker(void *arg)
 		}
 		pthread_mutex_unlock(&job->lock);
 	}
+}
+
+bool registry_has_manifest(struct registry *reg, const char *repository, const char *reference, const char *digest)
+{
+	char *scope = xasprintf("repository:%s:pull,push", repository);
+	struct request rq = {0};
+	struct error ignored = {0};
+	bool has;
+
+	settle_scheme(reg);
+	rq.scope = scope;
+	rq.method = "HEAD";
+	rq.head = true;
+	rq.url = xasprintf("%s/v2/%s/manifests/%s", reg->base_url, repository, reference);
+	rq.headers = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	has = send_request(reg, &rq, &ignored) == 0 && rq.status == 200 && rq.digest_header &&
+	      strcmp(rq.digest_header, digest) == 0;
+	request_clear(&rq);
+	free(scope);
+	return has;
 }
 
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,

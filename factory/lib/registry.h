@@ -65,6 +65,7 @@ struct registry_push_stats {
 	size_t uploaded;  /* blobs sent */
 	size_t mounted;   /* blobs mounted from another repository */
 	size_t existing;  /* blobs the registry had */
+	long long uploaded_bytes;
 };
 
 enum registry_blob_fate { REGISTRY_BLOB_UPLOADED, REGISTRY_BLOB_MOUNTED, REGISTRY_BLOB_EXISTING };
@@ -91,6 +92,10 @@ struct registry_push_hooks {
 /* Pushes the image (blobs from `blob_dir`, an image layout's blobs/sha256) to `repository`,
  * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
  * the same registry that may already hold the base layers. `hooks` may be NULL. */
+/* Whether the registry holds `digest` as `reference` (a tag or the digest itself), from one
+ * HEAD request; any failure is a no, never an error (the push that follows will tell). */
+bool registry_has_manifest(struct registry *reg, const char *repository, const char *reference, const char *digest);
+
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
 		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
 		  void *source_ctx, const struct registry_push_hooks *hooks, struct registry_push_stats *stats,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "statrec.h"
 #include "util.h"
 
 int cache_open(struct cache **out, const char *dir, struct error *err)
@@ -27,6 +28,11 @@ int cache_open(struct cache **out, const char *dir, struct error *err)
 		abort();
 	c->dir = xstrdup(dir);
 	c->lock_fd = -1;
+	{
+		char *records = fs_path_join(dir, "verified");
+		c->verified = statrec_open(records);
+		free(records);
+	}
 	if (fs_mkdir_p(blobs, err) || fs_mkdir_p(tmp, err))
 		goto out;
 	c->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -61,6 +67,9 @@ void cache_close(struct cache *c)
 {
 	if (!c)
 		return;
+	statrec_save(c->verified);
+	statrec_free(c->verified);
+	free(c->cwd);
 	if (c->lock_fd >= 0)
 		close(c->lock_fd);
 	free(c->dir);
@@ -72,25 +81,106 @@ char *cache_blob_path(const struct cache *c, const char *sha256)
 	return xasprintf("%s/blobs/sha256/%s", c->dir, sha256);
 }
 
-bool cache_verify(struct cache *c, const char *sha256, off_t *size)
+static char *blob_key(const char *sha256)
 {
-	char *path = cache_blob_path(c, sha256);
+	return xasprintf("blobs/sha256/%s", sha256);
+}
+
+/* Hashes an open file; `*stable` tells whether it stayed the same while it was read, so the
+ * stat taken before may be recorded with the digest. */
+static int hash_open_file(int fd, const char *name, char hex[65], struct stat *st, bool *stable, struct error *err)
+{
+	struct stat after;
+
+	if (fstat(fd, st) < 0)
+		return error_set_errno(err, "cannot stat %s", name);
+	if (digest_fd_sha256(fd, name, hex, err))
+		return -1;
+	*stable = fstat(fd, &after) == 0 && after.st_size == st->st_size && after.st_mtim.tv_sec == st->st_mtim.tv_sec &&
+		  after.st_mtim.tv_nsec == st->st_mtim.tv_nsec && after.st_ctim.tv_sec == st->st_ctim.tv_sec &&
+		  after.st_ctim.tv_nsec == st->st_ctim.tv_nsec;
+	return 0;
+}
+
+static bool check_blob(struct cache *c, const char *sha256, off_t *size, bool trust_record)
+{
+	char *path = cache_blob_path(c, sha256), *key = blob_key(sha256);
 	char actual[65];
-	struct error err = {0};
+	struct error ignored = {0};
 	struct stat st;
-	bool ok = false;
+	bool ok = false, stable = false;
+	int fd;
 
 	if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (digest_file_sha256(path, actual, &err) == 0 && strcmp(actual, sha256) == 0) {
+		char known[65];
+		if (trust_record && statrec_lookup(c->verified, key, &st, known) && strcmp(known, sha256) == 0) {
 			ok = true;
-			if (size)
-				*size = st.st_size;
-		} else {
+		} else if ((fd = fs_open_regular(path, &ignored)) >= 0) {
+			ok = hash_open_file(fd, path, actual, &st, &stable, &ignored) == 0 && strcmp(actual, sha256) == 0;
+			close(fd);
+		}
+		if (ok && size)
+			*size = st.st_size;
+		if (ok && stable)
+			statrec_put(c->verified, key, &st, sha256, false);
+		if (!ok) {
 			unlink(path); /* corrupt: evict, it will be fetched again */
+			statrec_forget(c->verified, key);
 		}
 	}
+	free(key);
 	free(path);
 	return ok;
+}
+
+bool cache_verify(struct cache *c, const char *sha256, off_t *size)
+{
+	return check_blob(c, sha256, size, true);
+}
+
+bool cache_recheck(struct cache *c, const char *sha256, off_t *size)
+{
+	return check_blob(c, sha256, size, false);
+}
+
+int cache_file_sha256(struct cache *c, const char *path, char hex[65], struct error *err)
+{
+	char *key = path[0] == '/' ? xstrdup(path) : NULL;
+	struct stat st;
+	bool stable = false;
+	int fd, rc;
+
+	if (!key && !c->cwd)
+		c->cwd = getcwd(NULL, 0);
+	if (!key && c->cwd)
+		key = fs_path_join(c->cwd, path);
+	if (key && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (statrec_lookup(c->verified, key, &st, hex)) {
+			free(key);
+			return 0;
+		}
+	}
+	fd = fs_open_regular(path, err);
+	rc = fd < 0 ? -1 : hash_open_file(fd, path, hex, &st, &stable, err);
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && stable && key)
+		statrec_put(c->verified, key, &st, hex, false);
+	free(key);
+	return rc;
+}
+
+void cache_note_relinked(struct cache *c, const char *path)
+{
+	size_t len = strlen(c->dir);
+	struct stat st;
+	char *key;
+
+	if (strncmp(path, c->dir, len) != 0 || path[len] != '/' || stat(path, &st) < 0)
+		return;
+	key = xstrdup(path + len + 1);
+	statrec_relinked(c->verified, key, &st);
+	free(key);
 }
 
 int cache_writer_begin(struct cache_writer *w, struct cache *c, struct error *err)
@@ -168,6 +258,14 @@ int cache_writer_commit(struct cache_writer *w, const char *expected_sha256, str
 		free(target);
 		cache_writer_abort(w);
 		return -1;
+	}
+	{
+		/* Hashed as it was written: its stat from now on vouches for the content. */
+		struct stat st;
+		char *key = blob_key(actual);
+		if (fstat(w->fd, &st) == 0)
+			statrec_put(w->cache->verified, key, &st, actual, true);
+		free(key);
 	}
 	close(w->fd);
 	w->fd = -1;

@@ -3,8 +3,9 @@
  * Blobs live at <dir>/blobs/sha256/<hex>. A blob is written to <dir>/tmp/, hashed while it
  * is written, fsynced and renamed into place only once it is verified, so the cache never
  * holds a partial or wrong entry, whatever fails or whoever else writes at the same time:
- * two writers of the same content rename identical files onto the same name. Readers
- * re-verify a blob's hash and evict it when it does not match.
+ * two writers of the same content rename identical files onto the same name. A blob is
+ * trusted without reading it while its stat data is what it was when it was last hashed
+ * (statrec); otherwise it is hashed again and evicted when it does not match.
  */
 #ifndef FACTORY_CACHE_H
 #define FACTORY_CACHE_H
@@ -16,9 +17,13 @@
 #include "digest.h"
 #include "error.h"
 
+struct statrec;
+
 struct cache {
 	char *dir;
 	int lock_fd; /* shared flock held while the cache is open */
+	struct statrec *verified; /* <dir>/verified: stat records of hashed blobs and files */
+	char *cwd;                /* for the records of relative paths; NULL until needed */
 };
 
 struct cache_writer {
@@ -35,9 +40,20 @@ void cache_close(struct cache *cache);
 /* The path of a blob (which may not exist); malloc'd. */
 char *cache_blob_path(const struct cache *cache, const char *sha256);
 
-/* True when a blob with this digest is present and its content still hashes to it; a
- * corrupt blob is removed. `size` (may be NULL) receives its size. */
+/* True when a blob with this digest is present and its content still hashes to it (taken
+ * from its stat record while that holds); a corrupt blob is removed. `size` (may be NULL)
+ * receives its size. */
 bool cache_verify(struct cache *cache, const char *sha256, off_t *size);
+/* The same, always reading the blob (factory verify; a blob a reader found damaged). */
+bool cache_recheck(struct cache *cache, const char *sha256, off_t *size);
+
+/* `path` (a blob's path) was hard-linked or unlinked elsewhere by this process, which moved
+ * its ctime but not its bytes: its stat record follows. */
+void cache_note_relinked(struct cache *cache, const char *path);
+
+/* SHA-256 of a file outside the cache (a recipe's file), read only when its stat record does
+ * not vouch for it. */
+int cache_file_sha256(struct cache *cache, const char *path, char hex[65], struct error *err);
 
 /* Starts a blob; its sha256 is computed while it is written (and, with _digests, the other
  * algorithms in the DIGEST_BIT mask too, e.g. to check a repository's .sha1). */

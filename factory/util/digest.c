@@ -113,25 +113,21 @@ const char *digest_set_hex(struct digest_set *set, enum digest_algorithm a)
 	return set->hex[a];
 }
 
-int digest_file_sha256(const char *path, char hex[65], struct error *err)
+int digest_fd_sha256(int fd, const char *name, char hex[65], struct error *err)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char buf[1 << 16], md[EVP_MAX_MD_SIZE];
+	unsigned char buf[1 << 18], md[EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
-	int fd = fs_open_regular(path, err), rc = -1;
+	int rc = -1;
 
-	if (!ctx)
-		abort();
-	if (fd < 0)
-		goto out;
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		abort();
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			error_set_errno(err, "cannot read %s", path);
+			error_set_errno(err, "cannot read %s", name);
 			goto out;
 		}
 		if (n == 0)
@@ -142,9 +138,18 @@ int digest_file_sha256(const char *path, char hex[65], struct error *err)
 	digest_hex(md, len, hex);
 	rc = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int digest_file_sha256(const char *path, char hex[65], struct error *err)
+{
+	int fd = fs_open_regular(path, err), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = digest_fd_sha256(fd, path, hex, err);
+	close(fd);
 	return rc;
 }
 

@@ -33,6 +33,8 @@ void digest_sha256_hex(const void *data, size_t size, char hex[65]);
 
 /* SHA-256 of a whole file in hex; hex must hold 65 bytes. */
 int digest_file_sha256(const char *path, char hex[65], struct error *err);
+/* The same for what is left to read of an open file; `name` is for the error. */
+int digest_fd_sha256(int fd, const char *name, char hex[65], struct error *err);
 
 /* Extracts the hex digest from a checksum sidecar file (`.sha1`, `.sha256`, ...): the first
  * token, which may be followed by a file name ("<hex>  name.jar") or be preceded by nothing

@@ -193,6 +193,55 @@ int fs_fsync_dir(const char *dir, struct error *err)
 	return 0;
 }
 
+int fs_update_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err)
+{
+	struct error ignored = {0};
+	struct stat st;
+	char *old = NULL;
+	size_t old_size = 0;
+	bool same = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == size &&
+		    (st.st_mode & 07777) == mode && fs_read_file(path, size + 1, &old, &old_size, &ignored) == 0 &&
+		    old_size == size && memcmp(old, data, size) == 0;
+
+	free(old);
+	return same ? 0 : fs_write_file_atomic(path, data, size, mode, err);
+}
+
+int fs_copy_file(const char *from, const char *to, struct error *err)
+{
+	char buf[1 << 16];
+	int in = fs_open_regular(from, err), out, rc = 0;
+
+	if (in < 0)
+		return -1;
+	out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0) {
+		close(in);
+		return error_set_errno(err, "cannot create %s", to);
+	}
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n < 0)
+				rc = error_set_errno(err, "cannot read %s", from);
+			break;
+		}
+		if (write_all(out, buf, (size_t)n) < 0) {
+			rc = error_set_errno(err, "cannot write %s", to);
+			break;
+		}
+	}
+	if (rc == 0 && (fchmod(out, 0644) < 0 || fsync(out) < 0))
+		rc = error_set_errno(err, "cannot write %s", to);
+	close(in);
+	close(out);
+	if (rc)
+		unlink(to);
+	return rc;
+}
+
 int fs_write_file_atomic(const char *path, const void *data, size_t size, unsigned mode,
 			 struct error *err)
 {

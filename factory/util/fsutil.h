@@ -27,6 +27,12 @@ int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, s
 int fs_write_file_atomic(const char *path, const void *data, size_t size, unsigned mode,
 			 struct error *err);
 
+/* fs_write_file_atomic unless `path` already holds exactly these bytes with this mode. */
+int fs_update_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err);
+
+/* Copies a regular file to a new file `to` (0644, fsynced); on failure `to` is removed. */
+int fs_copy_file(const char *from, const char *to, struct error *err);
+
 /* mkdir -p with mode 0755 for missing components. */
 int fs_mkdir_p(const char *path, struct error *err);
 

@@ -46,9 +46,9 @@ static int build_threads(const char *dir, struct cache *cache, long long mtime, 
 	snprintf(b, sizeof(b), "%s/b.jar", dir);
 	/* Deliberately unsorted, with a shared parent, to exercise ordering. */
 	struct layer_entry entries[] = {
-		{"opt/flink/usrlib/b.jar", LAYER_FILE, 0, b, false},
-		{"opt/flink/lib/a.jar", LAYER_FILE, 0600, a, false},
-		{"opt/flink/usrlib/link.jar", LAYER_SYMLINK, 0, "b.jar", false},
+		{"opt/flink/usrlib/b.jar", LAYER_FILE, 0, b, false, NULL},
+		{"opt/flink/lib/a.jar", LAYER_FILE, 0600, a, false, NULL},
+		{"opt/flink/usrlib/link.jar", LAYER_SYMLINK, 0, "b.jar", false, NULL},
 	};
 	struct layer_options o = {.uid = 9999, .gid = 9999, .mtime = mtime, .level = 6, .threads = threads};
 	return layer_write(entries, 3, &o, cache, r, &err);
@@ -119,9 +119,9 @@ static void test_refuses_escapes(struct unit_state *s)
 	struct layer_result r;
 	struct layer_options o = {.uid = 0, .gid = 0};
 	const struct layer_entry bad[][1] = {
-		{{"/etc/passwd", LAYER_FILE, 0, "/etc/passwd", false}},
-		{{"opt/../../etc/x", LAYER_FILE, 0, "/etc/passwd", false}},
-		{{"opt/flink/lib/evil", LAYER_SYMLINK, 0, "../../../../etc/shadow", false}},
+		{{"/etc/passwd", LAYER_FILE, 0, "/etc/passwd", false, NULL}},
+		{{"opt/../../etc/x", LAYER_FILE, 0, "/etc/passwd", false, NULL}},
+		{{"opt/flink/lib/evil", LAYER_SYMLINK, 0, "../../../../etc/shadow", false, NULL}},
 	};
 
 	CHECK(s, cache_open(&cache, cache_dir, &err) == 0);

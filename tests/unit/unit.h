@@ -39,6 +39,7 @@ extern const struct unit_test kustomize_tests[];
 extern const struct unit_test yaml_tests[];
 extern const struct unit_test recipe_tests[];
 extern const struct unit_test layer_tests[];
+extern const struct unit_test cache_tests[];
 extern const struct unit_test pypi_tests[];
 extern const struct unit_test pyversion_tests[], toml_tests[], pyreq_tests[];
 extern const struct unit_test http_tests[];

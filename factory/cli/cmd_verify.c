@@ -1,0 +1,95 @@
+/* factory verify [out/<app> ...] */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cache.h"
+#include "commands.h"
+#include "output.h"
+#include "verify.h"
+#include "workspace.h"
+
+struct verify_args {
+	bool cache;
+};
+
+static const struct opt_entry verify_options[] = {
+	{OPT_FLAG, "cache", 0, NULL, "with bundles: check the whole cache too", offsetof(struct verify_args, cache), 0, 0},
+	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
+};
+
+const struct opt_command cmd_verify_spec = {
+	.name = "verify",
+	.args = "[out/<app>...]",
+	.summary = "read back and hash the cache or bundles, trusting nothing",
+	.description = "Builds trust a cached blob while its stat data (device, inode, size, mtime, ctime)\n"
+		       "is what it was when it was last hashed, so that a build with nothing to do reads\n"
+		       "nothing. verify reads every byte instead: without arguments every blob of the cache\n"
+		       "(a damaged one is removed, to be fetched or built again); with bundles, each image\n"
+		       "layout (index.json, manifest, config, layers, every blob against its digest). Exit 1\n"
+		       "when anything is wrong. The configuration is --config, else $FACTORY_CONFIG, else\n"
+		       "the nearest factory.yaml above the first bundle or the current directory.",
+	.options = verify_options,
+	.shared = OPT_CONFIG | OPT_QUIET | OPT_JSON,
+	.min_args = 0,
+	.max_args = 64,
+};
+
+int cmd_verify(int argc, char **argv)
+{
+	struct verify_args args = {0};
+	struct opt_common common;
+	struct output out;
+	struct workspace_options ws_options = {0};
+	struct workspace ws = {0};
+	struct verify_report report = {0};
+	struct cache *cache = NULL;
+	struct diag_list diags;
+	struct error err = {0};
+	json_t *problems = json_array();
+	int status, rc;
+
+	if ((status = opt_parse(&cmd_verify_spec, argc, argv, &args, &common)) >= 0) {
+		json_decref(problems);
+		return status;
+	}
+	output_init(&out, cmd_verify_spec.name, &common);
+	ws_options.config_path = common.config;
+	diag_list_init(&diags);
+	rc = workspace_open(&ws, common.nargs ? common.args[0] : NULL, &ws_options, &diags, &err) ||
+		     cache_open(&cache, ws.config->cache_dir, &err) ? -1 : 0;
+	if (rc == 0 && (common.nargs == 0 || args.cache)) {
+		output_activity(&out, "verifying the cache");
+		rc = verify_cache(cache, &report, cmd_interrupted(), &err);
+	}
+	for (int i = 0; rc == 0 && i < common.nargs; i++)
+		rc = verify_bundle(common.args[i], cache, &report, cmd_interrupted(), &err);
+	output_end_progress(&out);
+	for (size_t i = 0; i < report.problem_count; i++)
+		json_array_append_new(problems, output_json_text(report.problems[i]));
+	output_set(&out, "checked", json_integer((json_int_t)report.checked));
+	output_set(&out, "bytes", json_integer((json_int_t)report.bytes));
+	output_set(&out, "absentLayers", json_integer((json_int_t)report.absent));
+	output_set(&out, "problems", problems);
+	if (rc == 0 && !out.json) {
+		for (size_t i = 0; i < report.problem_count; i++)
+			fprintf(stderr, "factory: %s\n", report.problems[i]);
+		if (!out.quiet) {
+			printf("verified %zu blobs (%lld bytes): %zu damaged or missing", report.checked, report.bytes,
+			       report.problem_count);
+			if (report.absent)
+				printf("; %zu layers left in the base's registry", report.absent);
+			printf("\n");
+		}
+	}
+	if (rc == 0 && report.problem_count)
+		error_set(&err, ERROR_INVALID, "%zu problem%s found", report.problem_count,
+			  report.problem_count == 1 ? "" : "s");
+	status = output_finish(&out, rc == 0 && report.problem_count == 0 ? EXIT_OK : EXIT_FAILED, &diags, &err);
+	verify_report_clear(&report);
+	cache_close(cache);
+	workspace_close(&ws);
+	diag_list_free(&diags);
+	return status;
+}

@@ -1,0 +1,34 @@
+/* verify.h - reading everything back: the cache and a bundle's image layout, every blob
+ * hashed in full whatever its stat record says (a build trusts those records; this is the
+ * check that does not). */
+#ifndef FACTORY_VERIFY_H
+#define FACTORY_VERIFY_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#include "cache.h"
+#include "error.h"
+
+struct verify_report {
+	size_t checked;     /* blobs read and hashed */
+	long long bytes;    /* their bytes */
+	size_t absent;      /* layers a bundle names but leaves in the base's registry */
+	char **problems;    /* one line each: what is wrong and what was done */
+	size_t problem_count;
+};
+
+void verify_report_clear(struct verify_report *report);
+
+/* Every blob of the cache; a damaged one is removed (the next build fetches or builds it
+ * again). Stops with ERROR_INTERRUPTED when *interrupted is set. */
+int verify_cache(struct cache *cache, struct verify_report *report, const volatile sig_atomic_t *interrupted,
+		 struct error *err);
+
+/* <app_dir>/image: index.json, the manifest it names, its config and layers, every blob
+ * against its name. A damaged blob is also rechecked in `cache` (may be NULL), which it is
+ * usually a hard link of, so that the next build does not trust it. */
+int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *report,
+		  const volatile sig_atomic_t *interrupted, struct error *err);
+
+#endif
