@@ -4,31 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct text {
-	char *data;
-	size_t size, capacity;
-};
-
-static void put(struct text *t, const char *s, size_t n)
-{
-	if (t->size + n + 1 > t->capacity) {
-		t->capacity = (t->size + n + 1) * 2;
-		t->data = realloc(t->data, t->capacity);
-		if (!t->data)
-			abort();
-	}
-	memcpy(t->data + t->size, s, n);
-	t->size += n;
-	t->data[t->size] = '\0';
-}
+#include "util.h"
 
 /* A JSON string the way Go's encoding/json writes it: besides the usual escapes it escapes
  * <, > and & and the line separators U+2028/U+2029, and keeps other UTF-8 as is. */
-static void put_go_json_string(struct text *t, const char *s, size_t n)
+static void put_go_json_string(struct strbuf *t, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	put(t, "\"", 1);
+	strbuf_add(t, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		char esc[8];
@@ -36,27 +20,27 @@ static void put_go_json_string(struct text *t, const char *s, size_t n)
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			put(t, esc, 2);
+			strbuf_add(t, esc, 2);
 		} else if (c == '\n') {
-			put(t, "\\n", 2);
+			strbuf_add(t, "\\n", 2);
 		} else if (c == '\r') {
-			put(t, "\\r", 2);
+			strbuf_add(t, "\\r", 2);
 		} else if (c == '\t') {
-			put(t, "\\t", 2);
+			strbuf_add(t, "\\t", 2);
 		} else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			put(t, esc, 6);
+			strbuf_add(t, esc, 6);
 		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
 			   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			put(t, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+			strbuf_add(t, (unsigned char)s[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
 			i += 2;
 		} else {
-			put(t, (const char *)&s[i], 1);
+			strbuf_add(t, (const char *)&s[i], 1);
 		}
 	}
-	put(t, "\"", 1);
+	strbuf_add(t, "\"", 1);
 }
 
 static int compare_keys(const void *a, const void *b)
@@ -69,7 +53,7 @@ int kustomize_configmap_hash(const json_t *data, char hash[KUSTOMIZE_HASH_LENGTH
 {
 	/* kustomize hashes {"data":...,"kind":"ConfigMap","name":""} with sorted keys, takes the
 	 * first 10 hex digits of the SHA-256 and swaps characters that could spell words. */
-	struct text t = {0};
+	struct strbuf t = {0};
 	size_t n = json_object_size(data), i = 0;
 	const char **keys = calloc(n + 1, sizeof(*keys));
 	unsigned char digest[EVP_MAX_MD_SIZE];
@@ -87,19 +71,19 @@ int kustomize_configmap_hash(const json_t *data, char hash[KUSTOMIZE_HASH_LENGTH
 		keys[i++] = key;
 	}
 	qsort(keys, n, sizeof(*keys), compare_keys);
-	put(&t, "{\"data\":{", 9);
+	strbuf_add(&t, "{\"data\":{", 9);
 	for (i = 0; i < n; i++) {
 		const json_t *v = json_object_get(data, keys[i]);
 		if (i)
-			put(&t, ",", 1);
+			strbuf_add(&t, ",", 1);
 		put_go_json_string(&t, keys[i], strlen(keys[i]));
-		put(&t, ":", 1);
+		strbuf_add(&t, ":", 1);
 		put_go_json_string(&t, json_string_value(v), json_string_length(v));
 	}
-	put(&t, "},\"kind\":\"ConfigMap\",\"name\":\"\"}", 31);
+	strbuf_add(&t, "},\"kind\":\"ConfigMap\",\"name\":\"\"}", 31);
 	free(keys);
 
-	if (!EVP_Digest(t.data, t.size, digest, &digest_len, EVP_sha256(), NULL)) {
+	if (!EVP_Digest(t.data, t.len, digest, &digest_len, EVP_sha256(), NULL)) {
 		free(t.data);
 		return error_set(err, ERROR_INTERNAL, "SHA-256 failed");
 	}

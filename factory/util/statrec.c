@@ -61,34 +61,16 @@ static bool same_stat(const struct rec *r, const struct stat *st)
 	       r->ctime_ns == now.ctime_ns;
 }
 
-struct text {
-	char *data;
-	size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
-{
-	if (t->len + n + 1 > t->cap) {
-		t->cap = (t->len + n + 1) * 2;
-		t->data = realloc(t->data, t->cap);
-		if (!t->data)
-			abort();
-	}
-	memcpy(t->data + t->len, s, n);
-	t->len += n;
-	t->data[t->len] = '\0';
-}
-
 /* Keys are paths: anything that could break a line or a field is %XX-escaped. */
-static void escape_key(struct text *t, const char *key)
+static void escape_key(struct strbuf *t, const char *key)
 {
 	for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
 		char hex[4];
 		if (*p <= 0x20 || *p == 0x7f || *p == '%') {
 			snprintf(hex, sizeof(hex), "%%%02X", *p);
-			text_add(t, hex, 3);
+			strbuf_add(t, hex, 3);
 		} else {
-			text_add(t, (const char *)p, 1);
+			strbuf_add(t, (const char *)p, 1);
 		}
 	}
 }
@@ -306,9 +288,9 @@ void statrec_forget(struct statrec *s, const char *key)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void format_records(const struct statrec *s, struct text *t)
+static void format_records(const struct statrec *s, struct strbuf *t)
 {
-	text_add(t, STATREC_HEADER, strlen(STATREC_HEADER));
+	strbuf_add(t, STATREC_HEADER, strlen(STATREC_HEADER));
 	for (size_t i = 0; i < s->count; i++) {
 		const struct rec *r = &s->recs[i];
 		char line[256];
@@ -317,16 +299,16 @@ static void format_records(const struct statrec *s, struct text *t)
 			continue;
 		n = snprintf(line, sizeof(line), "%s %llu %llu %lld %lld %lld ", r->sha256, r->dev, r->ino, r->size,
 			     r->mtime_ns, r->ctime_ns);
-		text_add(t, line, (size_t)n);
+		strbuf_add(t, line, (size_t)n);
 		escape_key(t, r->key);
-		text_add(t, "\n", 1);
+		strbuf_add(t, "\n", 1);
 	}
 }
 
 void statrec_save(struct statrec *s)
 {
 	struct statrec merged = {0};
-	struct text text = {0};
+	struct strbuf text = {0};
 	char *lock_path, *tmp;
 	int lock_fd, fd;
 

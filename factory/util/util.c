@@ -40,3 +40,16 @@ bool str_has_control(const char *s)
 			return true;
 	return false;
 }
+
+void strbuf_add(struct strbuf *b, const void *bytes, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		b->cap = (b->len + n + 1) * 2;
+		b->data = realloc(b->data, b->cap);
+		if (!b->data)
+			abort();
+	}
+	memcpy(b->data + b->len, bytes, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}

@@ -15,4 +15,12 @@ bool str_has_control(const char *s);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
+/* A growing NUL-terminated byte buffer; start from {0}, free(data) when done. */
+struct strbuf {
+	char *data;
+	size_t len, cap;
+};
+
+void strbuf_add(struct strbuf *buf, const void *bytes, size_t n);
+
 #endif

@@ -479,7 +479,8 @@ factory_run() {
     json_field "$f/run.json" 'd["image"]["digest"]' >>"$RES/$mode.factory.digest"
     json_field "$f/run.json" '"%d %d %d" % (d["pushed"]["uploaded"], d["pushed"]["mounted"], d["pushed"]["existing"])' \
         >>"$RES/$mode.factory.pushed"
-    grep -E '^http: (PUT|POST|PATCH) ' "$f/run.err" | grep -oE 'sent [0-9]+ bytes' |
+    # a push with nothing to send makes no PUT, POST or PATCH at all
+    { grep -E '^http: (PUT|POST|PATCH) ' "$f/run.err" || true; } | { grep -oE 'sent [0-9]+ bytes' || true; } |
         awk '{s += $2} END {print s + 0}' >>"$RES/$mode.factory.sent"
 }
 
