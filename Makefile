@@ -13,7 +13,7 @@
 # The binary, the unit tests, the fuzzer and the benchmarks link one libfactory.a.
 
 CC       ?= cc
-PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd libxml-2.0
+PKGS     := yaml-0.1 libarchive libcurl libcrypto libgit2 jansson zlib libzstd libxml-2.0 libisal
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 INCLUDES := -Ifactory/util -Ifactory/lib -Ifactory/lib/render -Ifactory/cli

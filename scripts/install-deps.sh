@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
     # build
     build-essential pkg-config
-    libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev zlib1g-dev libzstd-dev libxml2-dev
+    libyaml-dev libarchive-dev libcurl4-openssl-dev libssl-dev libgit2-dev libjansson-dev zlib1g-dev libzstd-dev libxml2-dev libisal-dev
     # tests: schema validation, fuzzing (libFuzzer), servers and checkers
     clang python3 python3-yaml python3-jsonschema curl git ca-certificates time zstd
     # tests: a real Maven repository (tests/maven.sh) built by Maven offline from Debian's
