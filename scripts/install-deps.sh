@@ -24,6 +24,8 @@ packages=(
     # fcgiwrap, and sshd for ssh:// remotes (git daemon comes with git)
     fcgiwrap
     openssh-server
+    # tests: what a build with nothing to do reads and writes (tests/t_noop.sh)
+    strace
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()

@@ -143,14 +143,17 @@ static long count_files(const char *dir)
 	while (n >= 0 && (e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (e->d_type == DT_DIR) {
-			char *sub = fs_path_join(dir, e->d_name);
+		char *sub = fs_path_join(dir, e->d_name);
+		struct stat st;
+		/* d_type may be DT_UNKNOWN on some filesystems: ask lstat then */
+		bool is_dir = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && lstat(sub, &st) == 0 && S_ISDIR(st.st_mode));
+		if (is_dir) {
 			long k = count_files(sub);
-			free(sub);
 			n = k < 0 ? -1 : n + k;
 		} else {
 			n++;
 		}
+		free(sub);
 	}
 	closedir(d);
 	return n;
