@@ -370,7 +370,7 @@ static void *scan_worker(void *arg)
 int base_facts_read(struct base_facts *f, const struct base_image *base, const struct recipe *r, struct cache *cache,
 		    struct error *err)
 {
-	size_t n = base->image.layer_count, threads = n < SCAN_THREADS ? n : SCAN_THREADS, started;
+	size_t n = base->image.layer_count, threads = 0, started;
 	struct scan_job job = {.base = base, .recipe = r, .cache = cache};
 	pthread_t tids[SCAN_THREADS];
 	char jar[128];
@@ -384,6 +384,12 @@ int base_facts_read(struct base_facts *f, const struct base_image *base, const s
 	job.bad = calloc(n + 1, sizeof(*job.bad));
 	if (!job.listings || !job.errors || !job.bad)
 		abort();
+	/* Threads only for layers not scanned before: a rebuild reads small listings inline. */
+	for (size_t i = 0; i < n && threads < SCAN_THREADS; i++) {
+		char *index = layer_index_path(cache, base->image.layers[i].digest);
+		threads += access(index, F_OK) != 0;
+		free(index);
+	}
 	pthread_mutex_init(&job.lock, NULL);
 	for (started = 0; started < threads; started++)
 		if (pthread_create(&tids[started], NULL, scan_worker, &job) != 0)

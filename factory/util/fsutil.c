@@ -193,18 +193,50 @@ int fs_fsync_dir(const char *dir, struct error *err)
 	return 0;
 }
 
-int fs_update_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err)
+bool fs_file_holds(const char *path, const void *data, size_t size)
 {
 	struct error ignored = {0};
 	struct stat st;
 	char *old = NULL;
 	size_t old_size = 0;
 	bool same = lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == size &&
-		    (st.st_mode & 07777) == mode && fs_read_file(path, size + 1, &old, &old_size, &ignored) == 0 &&
-		    old_size == size && memcmp(old, data, size) == 0;
+		    fs_read_file(path, size + 1, &old, &old_size, &ignored) == 0 && old_size == size &&
+		    memcmp(old, data, size) == 0;
 
 	free(old);
-	return same ? 0 : fs_write_file_atomic(path, data, size, mode, err);
+	return same;
+}
+
+int fs_update_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && (st.st_mode & 07777) == mode && fs_file_holds(path, data, size))
+		return 0;
+	return fs_write_file_atomic(path, data, size, mode, err);
+}
+
+/* The mode is set explicitly: output never depends on the caller's umask (and mkostemp
+ * creates 0600 whatever it is). */
+static int fill_fd(int fd, const void *data, size_t size, unsigned mode)
+{
+	return fchmod(fd, mode) < 0 || write_all(fd, data, size) < 0 || fsync(fd) < 0 ? -1 : 0;
+}
+
+int fs_write_new_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600), rc;
+
+	if (fd < 0)
+		return error_set_errno(err, "cannot create %s", path);
+	rc = fill_fd(fd, data, size, mode);
+	if (rc < 0)
+		error_set_errno(err, "cannot write %s", path);
+	if (close(fd) < 0 && rc == 0)
+		rc = error_set_errno(err, "cannot write %s", path);
+	if (rc < 0)
+		unlink(path);
+	return rc;
 }
 
 int fs_copy_file(const char *from, const char *to, struct error *err)
@@ -260,9 +292,7 @@ int fs_write_file_atomic(const char *path, const void *data, size_t size, unsign
 		free(tmp);
 		return -1;
 	}
-	/* mkostemp creates 0600 whatever the umask; set the mode explicitly so output does not
-	 * depend on the caller's umask. */
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, size) < 0 || fsync(fd) < 0) {
+	if (fill_fd(fd, data, size, mode) < 0) {
 		error_set_errno(err, "cannot write %s", tmp);
 		close(fd);
 		goto out;

@@ -27,6 +27,13 @@ int fs_read_file(const char *path, size_t max_size, char **data, size_t *size, s
 int fs_write_file_atomic(const char *path, const void *data, size_t size, unsigned mode,
 			 struct error *err);
 
+/* Whether `path` is a regular file holding exactly these bytes. */
+bool fs_file_holds(const char *path, const void *data, size_t size);
+
+/* Creates `path`, which must not exist, with these bytes and mode, fsynced; on failure it is
+ * removed (for a directory that is swapped in as a whole afterwards). */
+int fs_write_new_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err);
+
 /* fs_write_file_atomic unless `path` already holds exactly these bytes with this mode. */
 int fs_update_file(const char *path, const void *data, size_t size, unsigned mode, struct error *err);
 

@@ -1,8 +1,6 @@
 #include "tree.h"
 
 #include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,21 +99,6 @@ void tree_each_link(const struct tree *t, void (*fn)(void *ctx, const char *path
 			fn(ctx, t->files[i].path, t->files[i].source);
 }
 
-static bool same_bytes(const char *path, const struct stat *st, const struct tree_file *f)
-{
-	struct error ignored = {0};
-	char *data = NULL;
-	size_t size = 0;
-	bool same;
-
-	if ((size_t)st->st_size != f->size)
-		return false;
-	same = fs_read_file(path, f->size + 1, &data, &size, &ignored) == 0 && size == f->size &&
-	       memcmp(data, f->data, size) == 0;
-	free(data);
-	return same;
-}
-
 static bool holds(const char *target, struct tree_file *f)
 {
 	char *path = fs_path_join(target, f->path);
@@ -124,7 +107,7 @@ static bool holds(const char *target, struct tree_file *f)
 	/* A linked file is the same when it is the source's inode; a copy on another filesystem
 	 * (no link possible) when it has the source's size, its name fixing its content. */
 	f->same = lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		  (f->data ? same_bytes(path, &st, f)
+		  (f->data ? fs_file_holds(path, f->data, f->size)
 			   : stat(f->source, &src) == 0 &&
 				     (st.st_dev == src.st_dev ? st.st_ino == src.st_ino : st.st_size == src.st_size));
 	free(path);
@@ -157,28 +140,6 @@ static long count_files(const char *dir)
 	}
 	closedir(d);
 	return n;
-}
-
-static int write_bytes(const char *path, const struct tree_file *f, struct error *err)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), rc = 0;
-	size_t done = 0;
-
-	if (fd < 0)
-		return error_set_errno(err, "cannot create %s", path);
-	while (done < f->size && rc == 0) {
-		ssize_t n = write(fd, f->data + done, f->size - done);
-		if (n < 0 && errno != EINTR)
-			rc = error_set_errno(err, "cannot write %s", path);
-		else if (n > 0)
-			done += (size_t)n;
-	}
-	/* fchmod: the mode must not depend on the caller's umask */
-	if (rc == 0 && (fchmod(fd, 0644) < 0 || fsync(fd) < 0))
-		rc = error_set_errno(err, "cannot write %s", path);
-	if (close(fd) < 0 && rc == 0)
-		rc = error_set_errno(err, "cannot write %s", path);
-	return rc;
 }
 
 struct fill {
@@ -246,7 +207,7 @@ static int fill_staged(const char *staged, void *ctx, struct error *err)
 			const char *from = old ? old : f->source;
 			/* A link where one can be made shares bytes already written; else write them. */
 			if (!from || link(from, path) < 0)
-				rc = f->data ? write_bytes(path, f, err) : fs_copy_file(f->source, path, err);
+				rc = f->data ? fs_write_new_file(path, f->data, f->size, 0644, err) : fs_copy_file(f->source, path, err);
 			free(old);
 		}
 		free(dir);
