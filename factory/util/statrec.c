@@ -305,6 +305,27 @@ static void format_records(const struct statrec *s, struct strbuf *t)
 	}
 }
 
+/* Records of files that are gone go when the records are next saved: a CI runner that
+ * checks each job out into a new directory would otherwise grow the file for ever. Keys are
+ * absolute paths or paths relative to the directory the records live in. */
+static void prune_gone(struct statrec *merged)
+{
+	char *dir = fs_dirname(merged->path);
+	struct stat st;
+
+	for (size_t i = 0; i < merged->count; i++) {
+		struct rec *r = &merged->recs[i];
+		char *path;
+		if (r->state != REC_LOADED)
+			continue;
+		path = r->key[0] == '/' ? xstrdup(r->key) : fs_path_join(dir, r->key);
+		if (lstat(path, &st) < 0 && errno == ENOENT)
+			r->state = REC_FORGOTTEN;
+		free(path);
+	}
+	free(dir);
+}
+
 void statrec_save(struct statrec *s)
 {
 	struct statrec merged = {0};
@@ -341,6 +362,7 @@ void statrec_save(struct statrec *s)
 		*m = *r;
 		m->key = xstrdup(r->key);
 	}
+	prune_gone(&merged);
 	format_records(&merged, &text);
 	tmp = xasprintf("%s.tmp.XXXXXX", s->path);
 	fd = mkostemp(tmp, O_CLOEXEC);

@@ -158,6 +158,31 @@ static void test_racy_files_are_not_recorded(struct unit_state *s)
 	free(dir);
 }
 
+/* Records of files that are gone are dropped when the records are next saved. */
+static void test_records_of_gone_files_pruned(struct unit_state *s)
+{
+	char *dir = temp_dir(), *records = fs_path_join(dir, "verified"), *text = NULL, *path, hex1[65], hex2[65];
+	struct cache *c = NULL;
+	struct error err = {0};
+	size_t size = 0;
+
+	CHECK(s, cache_open(&c, dir, &err) == 0);
+	put_blob(c, "first", hex1);
+	cache_close(c);
+	path = xasprintf("%s/blobs/sha256/%s", dir, hex1);
+	CHECK(s, unlink(path) == 0);
+	CHECK(s, cache_open(&c, dir, &err) == 0);
+	put_blob(c, "second", hex2);
+	cache_close(c);
+	CHECK(s, fs_read_file(records, 1 << 20, &text, &size, &err) == 0);
+	CHECK(s, text && strstr(text, hex2) != NULL && strstr(text, hex1) == NULL);
+	free(text);
+	free(path);
+	free(records);
+	fs_remove_tree(dir, &err);
+	free(dir);
+}
+
 static long long inode_of(const char *path)
 {
 	struct stat st;
@@ -215,6 +240,7 @@ const struct unit_test cache_tests[] = {
 	{"cache_damage_is_seen", test_damage_is_seen},
 	{"cache_trusted_damage_caught_by_readers", test_trusted_damage_caught_by_readers},
 	{"cache_racy_files_are_not_recorded", test_racy_files_are_not_recorded},
+	{"cache_records_of_gone_files_pruned", test_records_of_gone_files_pruned},
 	{"tree_writes_only_changes", test_tree_writes_only_changes},
 	{NULL, NULL},
 };
