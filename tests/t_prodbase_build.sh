@@ -115,6 +115,22 @@ if LC_ALL=C build "$tmp/pk" "$tmp/pk-out" > "$tmp/log" 2>&1; then
 else
     t_fail "LC_ALL=C: a PyFlink job with 24 locked wheels and a UTF-8 file name builds" "$(tail -5 "$tmp/log")"
 fi
+# A rebuild with nothing changed, on the real base with 24 wheels and a UTF-8 file name:
+# nothing is written (strace) and out/ keeps every inode and mtime.
+if command -v strace > /dev/null; then
+    sleep 1.2 # records of files changed in the last second are not trusted yet
+    LC_ALL=C build "$tmp/pk" "$tmp/pk-out" > /dev/null 2>&1
+    find "$tmp/pk-out" -printf '%P %i %s %T@\n' | sort > "$tmp/pk-before"
+    ASAN_OPTIONS=${ASAN_OPTIONS:+${ASAN_OPTIONS//detect_leaks=1/detect_leaks=0}} LC_ALL=C \
+        strace -f -c -o "$tmp/pk-noop.strace" -e trace=write,fsync,rename,renameat2,link,unlink \
+        "$FACTORY" build -q --config "$tmp/factory.yaml" -o "$tmp/pk-out" "$tmp/pk/recipe.yaml" > /dev/null 2>&1 || true
+    find "$tmp/pk-out" -printf '%P %i %s %T@\n' | sort > "$tmp/pk-after"
+    if ! grep -qE ' (write|fsync|rename|renameat2|link|unlink)$' "$tmp/pk-noop.strace" && cmp -s "$tmp/pk-before" "$tmp/pk-after"; then
+        t_ok "production base, nothing changed: no write, fsync, rename or link; out/ untouched"
+    else
+        t_fail "production base, nothing changed: no write, fsync, rename or link; out/ untouched" "$(cat "$tmp/pk-noop.strace")"
+    fi
+fi
 app=$(ls "$tmp/pk-out")
 unpack() { umoci unpack --image "$1:1.0" "$2" > /dev/null; }
 if unpack "$tmp/pk-out/$app/image" "$tmp/pk-rootfs"; then
