@@ -3,9 +3,11 @@
 #   a) a Maven jar the lock records at N bytes, served as Content-Length 2 GiB of zeros
 #   b) an unpinned jar without Content-Length, followed by endless zeros (limits.download)
 #   c) a jar body trickled at 4 bytes/s, d) headers at one byte per 0.5 s, e) a trickling
-#      .sha512 sidecar (limits.transferTimeout / minRate / minRateTime)
+#      .sha512 sidecar (limits.transferTimeout / minRate / minRateTime); e2) the same limits
+#      for a Python runtime's download, whose request -v shows
 #   f) a registry config blob whose descriptor gives its size, sent with endless zeros after it
-#   g) a base layer that is a gzip bomb (8 GB of zeros in 8 MB), h) a gzip inside the gzip
+#   g) a base layer that is a gzip bomb (8 GB of zeros in 8 MB), g2) its scan under loose
+#      limits ends at a SIGINT, h) a gzip inside the gzip
 #   i) a layout blob that is a FIFO or a symbolic link to /dev/zero
 #   j) temporary files and staging directories of a killed run are swept, a live one's kept
 # Every failing case must fail fast, say what to check, and leave nothing in the cache.
@@ -151,6 +153,28 @@ expect_fail "f) registry blob of $cfg_size bytes followed by endless zeros: stop
 [[ ! -e $C/cache/blobs/sha256/${IMAGE_CONFIG_DIGEST#sha256:} ]] && t_ok "f) the config blob is not stored" ||
     t_fail "f) the config blob is not stored"
 
+# ---------------------------------------------------------------- e2) a Python runtime download
+# The same limits bound the single downloads (a runtime, a wheel) as the Maven fetch, and -v
+# shows their requests.
+printf 'not a real runtime\n' > "$repo/python-runtime.tar.gz"
+runtime_case() { # NAME MODE
+    CONNECTOR=no new_case "$1" ok
+    cat >> "$C/app/recipe.yaml" <<YAML
+python:
+  scripts: [job.py]
+  runtime: {url: "$URL/$2/python-runtime.tar.gz", sha256: "$(printf '%064d' 0)"}
+YAML
+    sed -i -e '/^java:/d' -e 's/version: "1.19"/version: "1.19.2"/' "$C/app/recipe.yaml"
+    printf 'print("job")\n' > "$C/app/job.py"
+}
+runtime_case runtime-trickle trickle
+fetch
+expect_fail "e2) a trickled Python runtime: cut by limits.transferTimeout" 15 "python-runtime.tar.gz" "limits.transferTimeout"
+runtime_case runtime-verbose ok
+fetch -v
+expect_fail "e2) -v shows the runtime's request; its bytes are refused" 15 \
+    "GET $URL/ok/python-runtime.tar.gz -> 200" "not one of the 1 pinned"
+
 # ---------------------------------------------------------------- g-h) decompression bombs
 # add_layer DIR FILE: appends FILE as a tar+gzip layer to the layout's manifest
 add_layer() {
@@ -200,6 +224,29 @@ add_layer "$tmp/bombbase" "$tmp/bomb.tar.gz"
 CONNECTOR=no BASE="oci:$tmp/bombbase:1.19.2" new_case bomb ok
 TIMEOUT=40 fetch
 expect_fail "g) gzip bomb layer: the scan stops at limits.expansion" 20 "decompression bomb" "limits.expansion"
+# g2) the same layer under limits loose enough to let it run: a SIGINT ends the scan at once
+# (exit 130), not when the 8 GB are read.
+LIMITS="limits: {expansion: 64GiB, expansionRatio: 1000000}" CONNECTOR=no BASE="oci:$tmp/bombbase:1.19.2" new_case bombint ok
+t0=$(date +%s.%N)
+"$FACTORY" fetch --config "$C/factory.yaml" "$C/app/recipe.yaml" > "$C/out" 2> "$C/err" &
+pid=$!
+# interrupted once the scan runs: the layer is in the cache, its listing not yet
+for _ in $(seq 100); do
+    [[ -n $(find "$C/cache/blobs/sha256" -size +1M 2>/dev/null) ]] && break
+    sleep 0.1
+done
+sleep 0.5
+kill -INT "$pid"
+RC=0; wait "$pid" || RC=$?
+ELAPSED=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+# the scan itself says it was interrupted (without the flag it ran to the end, and the stage
+# boundary after it reported the interrupt)
+if [[ $RC -eq 130 ]] && awk -v e="$ELAPSED" 'BEGIN { exit !(e <= 8) }' && grep -q "reading base layer sha256:[0-9a-f]*: interrupted" "$C/err" &&
+    [[ -z $(ls -A "$C/cache/tmp") && ! -e $C/app/factory.lock ]]; then
+    t_ok "g2) SIGINT during a long layer scan: exit 130 at once (${ELAPSED}s), nothing left half-written"
+else
+    t_fail "g2) SIGINT during a long layer scan: exit 130 at once" "exit $RC in ${ELAPSED}s: $(tail -n 3 "$C/err")"
+fi
 cp -a "$tmp/base" "$tmp/nestedbase"
 add_layer "$tmp/nestedbase" "$tmp/nested.tar.gz"
 CONNECTOR=no BASE="oci:$tmp/nestedbase:1.19.2" new_case nested ok

@@ -77,6 +77,49 @@ rc=0
 "$FACTORY" pull --json --config "$tmp/open-reg.yaml" "$OPEN_HOST/nobody/nothing:1" > "$tmp/reg404.json" 2>/dev/null || rc=$?
 t_check "registry 404: exit 1, code not-found, the tag named" sh -c '[ "$1" -eq 1 ] && [ "$2" = not-found ] && grep -q "reading the manifest of tag 1" "$3"' _ "$rc" "$(code_of "$tmp/reg404.json")" "$tmp/reg404.json"
 
+# A base tag that is not there: the tag and the recipe line that names it.
+mkdir -p "$tmp/notag"
+cat > "$tmp/notag/recipe.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Recipe
+metadata: {name: notag}
+flink:
+  version: "1.19"
+  image: $OPEN_HOST/library/flink:1.19-missing
+java: {jarURI: "local:///opt/flink/usrlib/x.jar"}
+jobManager: {memory: 1g}
+taskManager: {memory: 1g}
+YAML
+rc=0
+"$FACTORY" build --config "$tmp/open-reg.yaml" -o "$tmp/out-notag" "$tmp/notag/recipe.yaml" > "$tmp/notag.log" 2>&1 || rc=$?
+t_check "missing base tag: exit 1, the recipe line, the tag and the registry named" sh -c \
+    '[ "$1" -eq 1 ] && grep -q "recipe.yaml:6:10: flink.image $3/library/flink:1.19-missing: .*$3.*reading the manifest of tag 1.19-missing" "$2"' \
+    _ "$rc" "$tmp/notag.log" "$OPEN_HOST"
+
+# A base whose index names another index for the platform (as multi-level indexes do): the
+# inner one is followed; past three levels the message says so, not "malformed descriptor".
+registry_push_base open "$tmp/base" 1.19.2 nested/flink > /dev/null
+put_index() { # TAG CHILD-DIGEST CHILD-MEDIA-TYPE: prints the new index's digest
+    local body
+    body=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","digest":"%s","size":%s,"platform":{"architecture":"amd64","os":"linux"}}]}' \
+        "$3" "$2" "$(curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json' \
+            "http://$OPEN_HOST/v2/nested/flink/manifests/$2" | wc -c)")
+    curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' --data-binary "$body" \
+        -D - -o /dev/null "http://$OPEN_HOST/v2/nested/flink/manifests/$1" | tr -d '\r' | sed -n 's/^Docker-Content-Digest: //Ip'
+}
+inner=$(put_index inner "$REGISTRY_PUSHED_DIGEST" application/vnd.oci.image.manifest.v1+json)
+outer=$(put_index outer "$inner" application/vnd.oci.image.index.v1+json)
+deeper=$(put_index deeper "$outer" application/vnd.oci.image.index.v1+json)
+put_index deepest "$deeper" application/vnd.oci.image.index.v1+json > /dev/null
+rc=0
+"$FACTORY" pull --json --config "$tmp/open-reg.yaml" "$OPEN_HOST/nested/flink:outer" > "$tmp/nested.json" 2>/dev/null || rc=$?
+t_check "an index inside an index: followed to the platform's image" sh -c \
+    '[ "$1" -eq 0 ] && grep -q "$3" "$2"' _ "$rc" "$tmp/nested.json" "$REGISTRY_PUSHED_DIGEST"
+rc=0
+"$FACTORY" pull --config "$tmp/open-reg.yaml" "$OPEN_HOST/nested/flink:deepest" > "$tmp/deepest.log" 2>&1 || rc=$?
+t_check "indexes four deep: exit 1, said as such" sh -c \
+    '[ "$1" -eq 1 ] && grep -q "image indexes nested more than 3 deep" "$2" && ! grep -q malformed "$2"' _ "$rc" "$tmp/deepest.log"
+
 # A wrong registry password: the first refusal ends it, named as such, no secret shown.
 cat > "$tmp/wrong.yaml" <<YAML
 apiVersion: factory.dev/v1alpha1

@@ -159,6 +159,18 @@ rc=0; "$FACTORY" push --config "$tmp/both.yaml" "$tmp/lazy-elsewhere" > "$tmp/pu
 got=$(skopeo inspect "${SECURE_FLAGS[@]}" --format '{{.Digest}}' "docker://$SECURE_HOST/team/app-lazy:1.0" 2>&1 || true)
 if [[ $rc -eq 0 && $got == "$lazy_digest" ]]; then t_ok "lazy layout pushed elsewhere: base layers fetched from their registry"; else t_fail "lazy layout pushed elsewhere: base layers fetched from their registry" "exit $rc, $got: $(cat "$tmp/push10")"; fi
 
+# build --push of a Java job from a base on one registry to another: the base layers the
+# target lacks are downloaded to be sent on, and the summary says so (not "never downloaded").
+mkdir -p "$tmp/cross"
+sed -e "s#registry: \"$PLAIN_HOST\"#registry: \"$SECURE_HOST\"#" -e 's#team/app-lazy#team/app-cross#' \
+    -e 's#name: app-lazy#name: app-cross#' "$tmp/lazy/recipe.yaml" > "$tmp/cross/recipe.yaml"
+cp "$tmp/lazy/app.conf" "$tmp/cross/"
+sed "s#cache: {dir: $tmp/cache-both}#cache: {dir: $tmp/cache-cross}#" "$tmp/both.yaml" > "$tmp/cross.yaml"
+rc=0; "$FACTORY" build --push --config "$tmp/cross.yaml" -o "$tmp/out-cross" "$tmp/cross/recipe.yaml" > "$tmp/push11" 2>&1 || rc=$?
+t_check "cross-registry build --push: the relayed base layers said as such" sh -c \
+    '[ "$1" -eq 0 ] && grep -q "3 base layers (.* MB) fetched from the base.s registry to send on" "$2" && ! grep -q "never downloaded" "$2"' \
+    _ "$rc" "$tmp/push11"
+
 export REG_PASS=wrong-password-value
 rc=0; "$FACTORY" push --config "$tmp/secure.yaml" "$tmp/out/app-c" > "$tmp/err1" 2>&1 || rc=$?
 if [[ $rc -eq 1 ]] && grep -q "registry $SECURE_HOST, repository team/app-c: .*HTTP 401: unauthorized; check the credentials" "$tmp/err1"; then

@@ -84,6 +84,7 @@ int cmd_build(int argc, char **argv)
 	struct build_result result = {0};
 	struct diag_list diags;
 	struct error err = {0};
+	size_t never_downloaded;
 	int status;
 
 	if ((status = opt_parse(&cmd_build_spec, argc, argv, &args, &common)) >= 0)
@@ -124,10 +125,14 @@ int cmd_build(int argc, char **argv)
 	output_set(&out, "artifacts", output_json_plan(result.plan, result.cache));
 	output_set(&out, "image", result.image.manifest.digest[0] ? image_json(&result) : NULL);
 	output_set(&out, "manifests", output_json_manifests(result.rendered, result.app_dir));
+	/* Left in the base's registry and never fetched: the push may have relayed some. */
+	never_downloaded = result.base_layers_left > result.pushed.base_layers_relayed
+				   ? result.base_layers_left - result.pushed.base_layers_relayed
+				   : 0;
 	if (out.json) {
 		json_t *pushed = output_json_pushed(&result.pushed);
 		if (json_is_object(pushed))
-			json_object_set_new(pushed, "baseLayersLeft", json_integer((json_int_t)result.base_layers_left));
+			json_object_set_new(pushed, "baseLayersLeft", json_integer((json_int_t)never_downloaded));
 		output_set(&out, "pushed", pushed);
 		output_set(&out, "published", output_json_published(&result.published));
 	}
@@ -135,17 +140,8 @@ int cmd_build(int argc, char **argv)
 		printf("built %s: %s (%zu base layers, %zu built, %zu reused)\nrendered %s/manifests (image %s)\n",
 		       result.image_dir, result.image.manifest.digest, result.image.base_layers, result.image.built,
 		       result.image.reused, result.app_dir, result.rendered->image);
-		if (build.stages & BUILD_PUSH) {
-			if (result.pushed.unchanged)
-				printf("pushed %s (already there under every tag: nothing sent", result.pushed.references[0]);
-			else
-				printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there",
-				       result.pushed.references[0], result.pushed.stats.uploaded, result.pushed.stats.mounted,
-				       result.pushed.stats.existing);
-			if (result.base_layers_left)
-				printf("; %zu base layers never downloaded", result.base_layers_left);
-			printf(")\n");
-		}
+		if (build.stages & BUILD_PUSH)
+			output_print_pushed(&result.pushed, never_downloaded);
 		output_print_published(&out, &result.published, args.dry_run);
 	}
 	status = output_finish(&out, status, &diags, &err);

@@ -80,11 +80,7 @@ int cmd_push(int argc, char **argv)
 	output_set(&out, "appDir", output_json_text(app_dir));
 	output_set(&out, "pushed", output_json_pushed(&result));
 	if (status == EXIT_OK && !out.json && !out.quiet) {
-		if (result.unchanged)
-			printf("pushed %s (already there under every tag: nothing sent)\n", result.references[0]);
-		else
-			printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there)\n", result.references[0],
-			       result.stats.uploaded, result.stats.mounted, result.stats.existing);
+		output_print_pushed(&result, 0);
 		for (size_t i = 1; i < result.count; i++)
 			printf("tagged %s\n", result.references[i]);
 	}

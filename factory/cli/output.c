@@ -450,6 +450,8 @@ json_t *output_json_pushed(const struct push_result *pushed)
 	json_object_set_new(o, "existing", json_integer((json_int_t)pushed->stats.existing));
 	json_object_set_new(o, "uploadedBytes", json_integer((json_int_t)pushed->stats.uploaded_bytes));
 	json_object_set_new(o, "unchanged", json_boolean(pushed->unchanged));
+	json_object_set_new(o, "baseLayersRelayed", json_integer((json_int_t)pushed->base_layers_relayed));
+	json_object_set_new(o, "baseRelayedBytes", json_integer((json_int_t)pushed->base_relayed_bytes));
 	return o;
 }
 
@@ -478,6 +480,21 @@ json_t *output_json_published(const struct gitops_result *r)
 	json_object_set_new(o, "attempts", json_integer(r->attempts));
 	json_object_set_new(o, "changes", changes);
 	return o;
+}
+
+void output_print_pushed(const struct push_result *pushed, size_t never_downloaded)
+{
+	if (pushed->unchanged)
+		printf("pushed %s (already there under every tag: nothing sent", pushed->references[0]);
+	else
+		printf("pushed %s (%zu blobs uploaded, %zu mounted, %zu already there", pushed->references[0],
+		       pushed->stats.uploaded, pushed->stats.mounted, pushed->stats.existing);
+	if (pushed->base_layers_relayed)
+		printf("; %zu base layers (%.1f MB) fetched from the base's registry to send on",
+		       pushed->base_layers_relayed, (double)pushed->base_relayed_bytes / 1e6);
+	if (never_downloaded)
+		printf("; %zu base layers never downloaded", never_downloaded);
+	printf(")\n");
 }
 
 void output_print_published(const struct output *out, const struct gitops_result *r, bool dry_run)

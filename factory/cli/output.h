@@ -79,6 +79,9 @@ json_t *output_json_pushed(const struct push_result *pushed);
 /* A publish: the remote, branch, commit and the changed files; null when none was tried. */
 json_t *output_json_published(const struct gitops_result *published);
 /* One line per changed file and the outcome (nothing with --json or -q). */
+/* "pushed REF (what was sent ...)": `never_downloaded` counts base layers left in the base's
+ * registry that the target registry already had or mounted. */
+void output_print_pushed(const struct push_result *pushed, size_t never_downloaded);
 void output_print_published(const struct output *out, const struct gitops_result *published, bool dry_run);
 
 #endif

@@ -125,7 +125,7 @@ static enum unarchive_filter layer_filter(const char *media_type)
 	return UNARCHIVE_FILTER_NONE;
 }
 
-/* No interrupt flag reaches base_facts_read: the expansion bound is what keeps a scan short. */
+/* The config's stop flag ends a scan between two reads (a large layer takes seconds). */
 static int scan_layer(struct cache *cache, const struct oci_descriptor *layer, const struct config *config,
 		      char **listing, struct error *err)
 {
@@ -133,6 +133,7 @@ static int scan_layer(struct cache *cache, const struct oci_descriptor *layer, c
 	struct unarchive_limits limits = {
 		.max_bytes = config ? config->limits.expansion : 0,
 		.ratio = config ? config->limits.expansion_ratio : 0,
+		.interrupted = config ? config->interrupted : NULL,
 	};
 	char *index_path = layer_index_path(cache, digest);
 	char *blob = cache_blob_path(cache, digest + 7), *dir = NULL, *what = xasprintf("base layer %s", digest);

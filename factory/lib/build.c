@@ -305,12 +305,16 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 {
 	struct render_options render_options = {.image = o->image};
 	struct registry_push_hooks push_hooks = {.on_blob = o->on_blob, .ctx = o->ctx, .interrupted = o->interrupted};
+	/* The stop flag reaches every download through the config (workspace.h). */
+	struct workspace_options workspace = o->workspace;
 
 	memset(r, 0, sizeof(*r));
+	if (!workspace.interrupted)
+		workspace.interrupted = o->interrupted;
 	if (o->stages & (BUILD_FETCH | BUILD_ASSEMBLE | BUILD_PUSH)) {
-		if (workspace_load_recipe(&r->workspace, o->recipe_path, &o->workspace, &r->recipe, &r->cache, diags, err))
+		if (workspace_load_recipe(&r->workspace, o->recipe_path, &workspace, &r->recipe, &r->cache, diags, err))
 			return -1;
-	} else if (workspace_open(&r->workspace, o->recipe_path, &o->workspace, diags, err) ||
+	} else if (workspace_open(&r->workspace, o->recipe_path, &workspace, diags, err) ||
 		   recipe_load(&r->recipe, o->recipe_path, r->workspace.catalog, &render_rules, diags, err)) {
 		return -1;
 	}

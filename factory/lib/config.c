@@ -308,6 +308,14 @@ static size_t check_urls(const struct config_repository *repos, size_t n, const 
 	return errors;
 }
 
+struct download_options config_download_options(const struct config *config)
+{
+	return (struct download_options){.limits = &config->limits.http,
+					 .observer = config->http_observer,
+					 .interrupted = config->interrupted,
+					 .max_bytes = config->limits.download};
+}
+
 int config_load(struct config **out, const char *path, struct diag_list *diags, struct error *err)
 {
 	struct config *c = calloc(1, sizeof(*c));

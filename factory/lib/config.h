@@ -7,10 +7,12 @@
 #ifndef FACTORY_CONFIG_H
 #define FACTORY_CONFIG_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "diag.h"
+#include "download.h"
 #include "error.h"
 #include "http.h"
 #include "ydoc.h"
@@ -95,7 +97,13 @@ struct config {
 	 * caller through workspace_options; NULL for nobody. Every module that talks HTTP gets
 	 * the config already, so the observer needs no parameter of its own. */
 	const struct http_observer *http_observer;
+	/* Likewise the command's stop flag (SIGINT, SIGTERM) for downloads; NULL for none. */
+	const volatile sig_atomic_t *interrupted;
 };
+
+/* The options of this run's single downloads (wheels, runtimes, index pages): the limits,
+ * the observer and the stop flag above. */
+struct download_options config_download_options(const struct config *config);
 
 /* Loads `path`, or the built-in defaults when path is NULL. */
 int config_load(struct config **out, const char *path, struct diag_list *diags, struct error *err);

@@ -29,8 +29,13 @@ static int resolve_base(struct image_inputs *in, const struct recipe *r, const s
 		goto out;
 	}
 	if (base_resolve(&in->base, r->base_image, r->platform, r->dir, config, cache, lazy, pinned[0] ? pinned : NULL,
-			 err))
+			 err)) {
+		/* Where the base is named, so a missing tag or repository is fixed at that line. */
+		const struct ynode *at = ynode_where(r->doc->root, "flink.image");
+		error_wrap(err, "%s:%d:%d: flink.image %s", r->file, at ? at->line : 0, at ? at->col : 0,
+			   r->base_image);
 		goto out;
+	}
 	got = in->base.image.manifest_digest;
 	if (locked && plan->mode == PLAN_FROZEN && strcmp(locked->sha256, got + 7) != 0) {
 		error_set(err, ERROR_CONFLICT, "the base %s (%s) is now sha256:%s but %s pins sha256:%s; run 'factory lock %s' "
@@ -50,12 +55,14 @@ out:
 }
 
 /* factory.lock records the runtime with the Python version read from it. */
-static int fetch_runtime(struct image_inputs *in, const struct recipe *r, struct cache *cache, struct error *err)
+static int fetch_runtime(struct image_inputs *in, const struct recipe *r, const struct config *config,
+			 struct cache *cache, struct error *err)
 {
 	const struct recipe_python_runtime *spec = &r->python_runtime;
+	struct download_options download = config_download_options(config);
 	struct lock_entry *e;
 
-	if (pyruntime_fetch(spec, r->dir, cache, &in->runtime, err))
+	if (pyruntime_fetch(spec, r->dir, &download, cache, &in->runtime, err))
 		return -1;
 	in->has_runtime = true;
 	e = &in->pending[in->pending_count++];
@@ -83,7 +90,7 @@ int inputs_resolve(struct image_inputs *in, const struct recipe *r, const struct
 	if (resolve_base(in, r, config, plan, cache, lazy, diags, err) ||
 	    base_facts_read(&in->facts, &in->base, r, cache, err))
 		return -1;
-	if (r->python_runtime.sha256 && fetch_runtime(in, r, cache, err))
+	if (r->python_runtime.sha256 && fetch_runtime(in, r, config, cache, err))
 		return -1;
 	if (in->has_runtime) {
 		pyruntime_target(&in->runtime, r->platform, &in->target);

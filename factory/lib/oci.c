@@ -187,14 +187,19 @@ int oci_parse_json_blob(struct cache *cache, const char *digest, json_t **out, s
 	return 0;
 }
 
-static int read_descriptor(const json_t *j, struct oci_descriptor *d, struct error *err)
+/* `what` names the descriptor in the manifest `manifest` ("config", "layer 3"). */
+static int read_descriptor(const json_t *j, const char *manifest, const char *what, struct oci_descriptor *d,
+			   struct error *err)
 {
 	const char *media = json_string_value(json_object_get(j, "mediaType"));
 	const char *digest = json_string_value(json_object_get(j, "digest"));
 	json_t *size = json_object_get(j, "size");
 
+	if (!json_is_object(j))
+		return error_set(err, ERROR_INVALID, "the base manifest %s has no %s descriptor", manifest, what);
 	if (!digest || !oci_digest_valid(digest) || !json_is_integer(size) || json_integer_value(size) < 0)
-		return error_set(err, ERROR_INVALID, "malformed descriptor in the base image");
+		return error_set(err, ERROR_INVALID, "the base manifest %s: its %s descriptor is malformed (it needs a "
+						     "digest sha256:<64 hex digits> and a size of 0 or more)", manifest, what);
 	d->media_type = xstrdup(media ? media : "");
 	snprintf(d->digest, sizeof(d->digest), "%s", digest);
 	d->size = json_integer_value(size);
@@ -239,7 +244,11 @@ int oci_image_load(struct oci_image *img, struct cache *cache, const char *diges
 	if (oci_parse_json_blob(cache, digest, &m, err))
 		return -1;
 	snprintf(img->manifest_digest, sizeof(img->manifest_digest), "%s", digest);
-	if (read_descriptor(json_object_get(m, "config"), &img->config, err) || import(ctx, img->config.digest, err) ||
+	if (json_object_get(m, "manifests") && !json_object_get(m, "config")) {
+		error_set(err, ERROR_INVALID, "%s is an image index where an image manifest was expected", digest);
+		goto out;
+	}
+	if (read_descriptor(json_object_get(m, "config"), digest, "config", &img->config, err) || import(ctx, img->config.digest, err) ||
 	    oci_parse_json_blob(cache, img->config.digest, &img->config_json, err))
 		goto out;
 	free(img->config.media_type);
@@ -251,7 +260,9 @@ int oci_image_load(struct oci_image *img, struct cache *cache, const char *diges
 	json_array_foreach(layers, i, l) {
 		struct oci_descriptor *d = &img->layers[img->layer_count];
 		const char *oci_type;
-		if (read_descriptor(l, d, err))
+		char what[32];
+		snprintf(what, sizeof(what), "layer %zu", i + 1);
+		if (read_descriptor(l, digest, what, d, err))
 			goto out;
 		img->layer_count++;
 		oci_type = oci_layer_media_type(d->media_type);

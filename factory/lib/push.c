@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bundle.h"
 #include "cache.h"
@@ -32,6 +33,8 @@ struct base_source {
 	struct cache *cache;
 	const struct registry_ref *base;
 	pthread_mutex_t lock; /* the pushing threads share the lazily opened cache */
+	size_t relayed;       /* base layers downloaded to be sent on */
+	long long relayed_bytes;
 };
 
 /* A base layer a lazy build left in the base's registry: fetched into the cache to be sent
@@ -54,8 +57,14 @@ static int fetch_from_base(void *ctx, const char *digest, char **path, struct er
 	if (rc == 0)
 		rc = registry_fetch_blob(reg, src->base->repository, digest, src->cache, err);
 	registry_close(reg);
-	if (rc == 0)
+	if (rc == 0) {
 		*path = cache_blob_path(src->cache, digest + 7);
+		struct stat st;
+		pthread_mutex_lock(&src->lock);
+		src->relayed++;
+		src->relayed_bytes += stat(*path, &st) == 0 ? (long long)st.st_size : 0;
+		pthread_mutex_unlock(&src->lock);
+	}
 	return rc;
 }
 
@@ -92,7 +101,7 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 	struct registry_ref base = {0};
 	const char *registry, *mount_from = NULL;
 	char *blobs = NULL;
-	struct base_source source = {config, NULL, &base, PTHREAD_MUTEX_INITIALIZER};
+	struct base_source source = {config, NULL, &base, PTHREAD_MUTEX_INITIALIZER, 0, 0};
 	int rc = -1;
 
 	memset(result, 0, sizeof(*result));
@@ -118,6 +127,8 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 	else if (registry_push(reg, target.repository, blobs, target.manifest_digest, (const char *const *)target.tags,
 			       target.tag_count, mount_from, fetch_from_base, &source, hooks, &result->stats, err))
 		goto out;
+	result->base_layers_relayed = source.relayed;
+	result->base_relayed_bytes = source.relayed_bytes;
 	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
 out:
 	if (rc)

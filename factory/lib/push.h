@@ -15,6 +15,10 @@ struct push_result {
 	size_t count;
 	/* pushed before and every tag still names the manifest (one HEAD per tag): nothing sent */
 	bool unchanged;
+	/* base layers the target registry lacked and could not mount: downloaded from the base's
+	 * registry to be sent on */
+	size_t base_layers_relayed;
+	long long base_relayed_bytes;
 };
 
 /* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json

@@ -387,14 +387,15 @@ static char *project_url(const char *index_url, const char *project)
 	return xasprintf("%s%s%s/", index_url, len && index_url[len - 1] == '/' ? "" : "/", normalized);
 }
 
-int pypi_list_files(const char *index_url, const char *project, struct pypi_file_list *out, struct error *err)
+int pypi_list_files(const struct download_options *options, const char *index_url, const char *project,
+		    struct pypi_file_list *out, struct error *err)
 {
 	char *url = project_url(index_url, project), type[128];
 	struct download_page page;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (download_page(url, SIMPLE_ACCEPT, INDEX_PAGE_MAX, &page, err)) {
+	if (download_page(options, url, SIMPLE_ACCEPT, INDEX_PAGE_MAX, &page, err)) {
 		if (page.status == 404 || page.status == 410) {
 			error_clear(err);
 			rc = 0;
@@ -427,9 +428,10 @@ void pypi_resolved_clear(struct pypi_resolved *r)
 
 /* Chooses the requirement's wheel among the files of one index. `listed` tells whether the
  * index had any file of the project, for the caller to pick the error worth showing. */
-static int resolve_on(const struct recipe_requirement *req, const char *index, const struct python_target *t,
-		      struct pypi_resolved *out, bool *listed, struct error *err)
+static int resolve_on(const struct recipe_requirement *req, const struct config *config, const char *index,
+		      const struct python_target *t, struct pypi_resolved *out, bool *listed, struct error *err)
 {
+	struct download_options download = config_download_options(config);
 	struct pypi_file_list files;
 	struct wheel_candidate *candidates;
 	struct wheel_request request = {.name = req->name, .version = req->version, .hashes = req->sha256.items,
@@ -440,7 +442,7 @@ static int resolve_on(const struct recipe_requirement *req, const char *index, c
 
 	memset(out, 0, sizeof(*out));
 	*listed = false;
-	if (pypi_list_files(index, req->name, &files, err)) {
+	if (pypi_list_files(&download, index, req->name, &files, err)) {
 		free(page);
 		return -1;
 	}
@@ -499,22 +501,24 @@ int pypi_resolve(const struct recipe_requirement *req, const struct config *conf
 	for (size_t i = 0; i < config->python_index_count; i++) {
 		struct error attempt = {0};
 		bool listed;
-		if (resolve_on(req, config->python_indexes[i], t, out, &listed, &attempt) == 0)
+		if (resolve_on(req, config, config->python_indexes[i], t, out, &listed, &attempt) == 0)
 			return 0;
 		keep_error(err, &kept_listed, &attempt, listed, i == 0);
 	}
 	return -1;
 }
 
-static int from_index(const struct recipe_requirement *req, const char *index, const struct python_target *t,
-		      struct cache *cache, struct python_wheel *out, bool *listed, struct error *err)
+static int from_index(const struct recipe_requirement *req, const struct config *config, const char *index,
+		      const struct python_target *t, struct cache *cache, struct python_wheel *out, bool *listed,
+		      struct error *err)
 {
+	struct download_options download = config_download_options(config);
 	struct pypi_resolved r;
 	struct error why = {0};
 
-	if (resolve_on(req, index, t, &r, listed, err))
+	if (resolve_on(req, config, index, t, &r, listed, err))
 		return -1;
-	if (download_to_cache(r.url, cache, req->sha256.items, req->sha256.count, out->sha256, &why)) {
+	if (download_to_cache(&download, r.url, cache, req->sha256.items, req->sha256.count, out->sha256, &why)) {
 		/* The index vouched for these bytes (or gave no hash) and they are not the pinned ones. */
 		error_set(err, why.code, "%s lists no wheel of %s %s with the pinned bytes: %s", index, req->name,
 			  req->version, why.message);
@@ -531,6 +535,7 @@ static int from_index(const struct recipe_requirement *req, const char *index, c
 int pypi_fetch(const struct recipe_requirement *req, const char *recipe_dir, const struct config *config,
 	       const struct python_target *t, struct cache *cache, struct python_wheel *out, struct error *err)
 {
+	struct download_options download = config_download_options(config);
 	bool kept_listed = false;
 
 	memset(out, 0, sizeof(*out));
@@ -545,7 +550,8 @@ int pypi_fetch(const struct recipe_requirement *req, const char *recipe_dir, con
 			return -1;
 		path = req->file ? fs_path_join(recipe_dir, req->file) : NULL;
 		rc = req->file ? download_import_file(path, cache, req->sha256.items, req->sha256.count, out->sha256, err)
-			       : download_to_cache(req->url, cache, req->sha256.items, req->sha256.count, out->sha256, err);
+			       : download_to_cache(&download, req->url, cache, req->sha256.items, req->sha256.count,
+						   out->sha256, err);
 		free(path);
 		return rc ? rc : remember(cache, out, err);
 	}
@@ -554,7 +560,7 @@ int pypi_fetch(const struct recipe_requirement *req, const char *recipe_dir, con
 	for (size_t i = 0; i < config->python_index_count; i++) {
 		struct error attempt = {0};
 		bool listed = false;
-		if (from_index(req, config->python_indexes[i], t, cache, out, &listed, &attempt) == 0)
+		if (from_index(req, config, config->python_indexes[i], t, cache, out, &listed, &attempt) == 0)
 			return remember(cache, out, err);
 		keep_error(err, &kept_listed, &attempt, listed, i == 0);
 	}

@@ -55,7 +55,8 @@ int pypi_parse_simple_json(const char *page, size_t size, const char *page_url, 
 
 /* GETs <index_url>/<normalized project>/, preferring PEP 691 JSON, and parses it by its
  * Content-Type. A project the index does not have (404, 410) is an empty list. */
-int pypi_list_files(const char *index_url, const char *project, struct pypi_file_list *out, struct error *err);
+int pypi_list_files(const struct download_options *options, const char *index_url, const char *project,
+		    struct pypi_file_list *out, struct error *err);
 void pypi_file_list_clear(struct pypi_file_list *list);
 
 /* Where a requirement's wheel is, without downloading it: what a lock records. */

@@ -135,8 +135,9 @@ out:
 	return rc;
 }
 
-int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe_dir, struct cache *cache,
-		    struct pyruntime *out, struct error *err)
+int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe_dir,
+		    const struct download_options *download, struct cache *cache, struct pyruntime *out,
+		    struct error *err)
 {
 	const char *pin = spec->sha256;
 	const char *what = spec->url ? spec->url : spec->file;
@@ -157,7 +158,7 @@ int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe
 		char stored[65];
 		char *file = spec->file ? fs_path_join(recipe_dir, spec->file) : NULL;
 		rc = file ? download_import_file(file, cache, &pin, 1, stored, err)
-			  : download_to_cache(spec->url, cache, &pin, 1, stored, err);
+			  : download_to_cache(download, spec->url, cache, &pin, 1, stored, err);
 		free(file);
 		if (rc)
 			goto out;

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "cache.h"
+#include "download.h"
 #include "error.h"
 #include "recipe.h"
 #include "wheel.h"
@@ -26,8 +27,9 @@ struct pyruntime {
 
 /* Puts the runtime into the cache (a download or a file beside the recipe, verified against
  * its sha256) and reads its Python version. Nothing is downloaded when the cache has it. */
-int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe_dir, struct cache *cache,
-		    struct pyruntime *out, struct error *err);
+int pyruntime_fetch(const struct recipe_python_runtime *spec, const char *recipe_dir,
+		    const struct download_options *download, struct cache *cache, struct pyruntime *out,
+		    struct error *err);
 
 /* Where wheels go with this runtime: its own site-packages and bin. */
 void pyruntime_target(const struct pyruntime *rt, const char *platform, struct python_target *t);

@@ -124,9 +124,10 @@ static int choose_from_index(const struct pyreq *req, const struct config *confi
 	return rc;
 }
 
-static int fetch_choice(struct choice *c, const struct pyreq *req, struct cache *cache, long long *size,
-			struct error *err)
+static int fetch_choice(struct choice *c, const struct pyreq *req, const struct config *config, struct cache *cache,
+			long long *size, struct error *err)
 {
+	struct download_options download = config_download_options(config);
 	const char **pins = calloc(req->sha256_count + 1, sizeof(*pins));
 	size_t npins = 0;
 	char stored[65];
@@ -146,7 +147,7 @@ static int fetch_choice(struct choice *c, const struct pyreq *req, struct cache 
 	else
 		for (size_t i = 0; i < req->sha256_count; i++)
 			pins[npins++] = req->sha256[i];
-	rc = c->url ? download_to_cache(c->url, cache, pins, npins, stored, err)
+	rc = c->url ? download_to_cache(&download, c->url, cache, pins, npins, stored, err)
 		    : download_import_file(c->path, cache, pins, npins, stored, err);
 	free(pins);
 	if (rc)
@@ -231,7 +232,7 @@ static int resolve_file(const struct recipe *r, const struct config *config, con
 					      : choose_from_index(req, config, t, &c, &why);
 		}
 		if (ok == 0)
-			ok = fetch_choice(&c, req, cache, &size, &why);
+			ok = fetch_choice(&c, req, config, cache, &size, &why);
 		if (ok != 0) {
 			diag_add(diags, DIAG_ERROR, req->file, req->line, req->col, "%s==%s: %s", req->name, req->version,
 				 why.message);

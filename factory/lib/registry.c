@@ -54,6 +54,7 @@ struct registry {
 	bool may_downgrade; /* local registry: HTTPS first, plain HTTP if it does not speak TLS */
 	const struct http_observer *observer; /* the config's, for every request */
 	const struct config_limits *limits;   /* the config's; NULL: the built-in defaults */
+	const volatile sig_atomic_t *interrupted; /* the config's: stops a transfer in flight */
 	pthread_mutex_t lock; /* blobs are pushed from several threads: guards tokens and credentials */
 };
 
@@ -334,6 +335,7 @@ int registry_open(struct registry **out, const struct config *config, const char
 	reg->may_downgrade = !insecure && registry_host_is_local(host) && !reg->ca_file;
 	reg->base_url = xasprintf("%s://%s", insecure ? "http" : "https", reg->api_host);
 	reg->observer = config ? config->http_observer : NULL;
+	reg->interrupted = config ? config->interrupted : NULL;
 	pthread_mutex_init(&reg->lock, NULL);
 	(void)err;
 	*out = reg;
@@ -591,6 +593,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		t.callbacks = &download_body_callbacks;
 		t.user = rq->body ? rq->body : &scratch;
 		t.observer = reg->observer;
+		t.interrupted = reg->interrupted;
 		t.max_bytes = rq->max_bytes;
 		t.limits = reg->limits ? &reg->limits->http : NULL;
 		pthread_mutex_lock(&reg->lock);
@@ -865,10 +868,18 @@ int registry_pull(struct registry *reg, const struct registry_ref *ref, const ch
 	settle_scheme(reg);
 	if (get_manifest(reg, ref->repository, ref->digest ? ref->digest : ref->tag, cache, digest, &media, err))
 		goto out;
-	if (strcmp(media, OCI_MEDIA_INDEX) == 0 || strcmp(media, DOCKER_MEDIA_LIST) == 0) {
+	/* An index may name another index for the platform (as layouts can): followed a few
+	 * levels down, as resolve_layout does. */
+	for (int depth = 0; strcmp(media, OCI_MEDIA_INDEX) == 0 || strcmp(media, DOCKER_MEDIA_LIST) == 0; depth++) {
 		json_t *index = NULL, *m;
 		const char *chosen = NULL;
+		char *pick;
 		size_t i;
+		if (depth > 2) {
+			error_set(err, ERROR_INVALID, "%s/%s: image indexes nested more than 3 deep; give the base by the "
+						      "digest of its platform's manifest", reg->host, ref->repository);
+			goto out;
+		}
 		if (oci_parse_json_blob(cache, digest, &index, err))
 			goto out;
 		json_array_foreach(json_object_get(index, "manifests"), i, m)
@@ -876,10 +887,11 @@ int registry_pull(struct registry *reg, const struct registry_ref *ref, const ch
 				chosen = json_string_value(json_object_get(m, "digest"));
 		if (!chosen || !oci_digest_valid(chosen)) {
 			json_decref(index);
-			error_set(err, ERROR_INVALID, "%s/%s has no image for %s", reg->host, ref->repository, platform);
+			error_set(err, ERROR_INVALID, "%s/%s: the image index %s has no image for %s", reg->host,
+				  ref->repository, digest, platform);
 			goto out;
 		}
-		char *pick = xstrdup(chosen);
+		pick = xstrdup(chosen);
 		json_decref(index);
 		free(media);
 		media = NULL;

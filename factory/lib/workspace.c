@@ -54,8 +54,10 @@ int workspace_open(struct workspace *ws, const char *recipe_path, const struct w
 	free(config_path);
 	if (rc)
 		return -1;
-	if (options)
+	if (options) {
 		ws->config->http_observer = options->http_observer;
+		ws->config->interrupted = options->interrupted;
+	}
 
 	if (options && options->catalog_dir)
 		catalog_dir = strdup(options->catalog_dir);

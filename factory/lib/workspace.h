@@ -17,6 +17,7 @@ struct workspace_options {
 	const char *config_path;  /* --config; NULL to search */
 	const char *catalog_dir;  /* --catalog; NULL for the configured or installed one */
 	const struct http_observer *http_observer; /* becomes config->http_observer; may be NULL */
+	const volatile sig_atomic_t *interrupted;   /* becomes config->interrupted; may be NULL */
 };
 
 /* Finds and loads the configuration for `recipe_path` and the connector catalog: --catalog,

@@ -217,7 +217,7 @@ int cache_writer_write(struct cache_writer *w, const void *data, size_t size, st
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return error_set_errno(err, "cannot write to the cache (%s)", w->tmp_path);
+			return error_set_errno(err, "cannot write to the cache in %s", w->cache->dir);
 		p += n;
 		left -= (size_t)n;
 	}

@@ -28,8 +28,10 @@ static int body_data(struct http_transfer *t, const void *data, size_t size)
 
 	if (b->writer)
 		return cache_writer_write(b->writer, data, size, b->err);
-	if (b->size + size > b->max)
+	if (b->size + size > b->max) {
+		error_set(b->err, ERROR_LIMIT, "the response is larger than %zu bytes", b->max);
 		return -1;
+	}
 	b->data = realloc(b->data, b->size + size + 1);
 	if (!b->data)
 		abort();
@@ -46,24 +48,41 @@ static void body_done(struct http_transfer *t)
 
 const struct http_callbacks download_body_callbacks = {body_start, body_data, body_done};
 
+static void apply_options(struct http_transfer *t, const struct download_options *options)
+{
+	if (!options)
+		return;
+	t->limits = options->limits;
+	t->observer = options->observer;
+	t->interrupted = options->interrupted;
+}
+
 static int run_one(struct http_transfer *t, struct error *err)
 {
 	int rc = http_run_one(t, 5, err);
+	bool too_large = t->too_large;
 
 	http_transfer_cleanup(t);
 	if (rc)
 		return -1;
+	if (t->outcome == HTTP_ABORTED && too_large)
+		return error_set(err, ERROR_LIMIT, "%s: the body is larger than %lld bytes (limits.download)", t->url,
+				 (long long)t->max_bytes);
+	/* The sink refused the body (a full disk, a page over its bound) and said why. */
+	if (t->outcome == HTTP_ABORTED && err && err->code != ERROR_NONE)
+		return error_wrap(err, "%s", t->url);
 	if (t->outcome != HTTP_OK)
-		return error_set(err, ERROR_IO, "%s: %s", t->url,
-				 t->outcome == HTTP_ABORTED ? "too large or not storable" : t->error);
+		return error_set(err, ERROR_IO, "%s: %s", t->url, t->error[0] ? t->error : "the download was stopped");
 	return 0;
 }
 
-int download_to_memory(const char *url, size_t max, char **data, size_t *size, struct error *err)
+int download_to_memory(const struct download_options *options, const char *url, size_t max, char **data,
+		       size_t *size, struct error *err)
 {
 	struct download_body m = {.max = max, .err = err};
 	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &m};
 
+	apply_options(&t, options);
 	*data = NULL;
 	*size = 0;
 	if (run_one(&t, err)) {
@@ -75,7 +94,8 @@ int download_to_memory(const char *url, size_t max, char **data, size_t *size, s
 	return 0;
 }
 
-int download_page(const char *url, const char *accept, size_t max, struct download_page *out, struct error *err)
+int download_page(const struct download_options *options, const char *url, const char *accept, size_t max,
+		  struct download_page *out, struct error *err)
 {
 	struct download_body m = {.max = max, .err = err};
 	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &m};
@@ -83,6 +103,7 @@ int download_page(const char *url, const char *accept, size_t max, struct downlo
 	const char *effective = NULL;
 	int rc;
 
+	apply_options(&t, options);
 	memset(out, 0, sizeof(*out));
 	if (header)
 		t.request_headers = curl_slist_append(NULL, header);
@@ -131,17 +152,19 @@ static int commit_pinned(struct cache_writer *w, const char *what, const char *c
 			 what, actual, count);
 }
 
-int download_to_cache(const char *url, struct cache *cache, const char *const *pins, size_t count,
-		      char sha256_out[65], struct error *err)
+int download_to_cache(const struct download_options *options, const char *url, struct cache *cache,
+		      const char *const *pins, size_t count, char sha256_out[65], struct error *err)
 {
 	struct cache_writer w;
 	struct download_body sink = {.writer = &w, .err = err};
-	/* No caller knows a wheel's or runtime's size before it arrives: the default of
-	 * limits.download bounds it (the sha256 pin then decides). */
+	/* No caller knows a wheel's or runtime's size before it arrives: limits.download bounds
+	 * it (the sha256 pin then decides). */
 	struct http_transfer t = {.url = (char *)url, .callbacks = &download_body_callbacks, .user = &sink,
-				  .resumable = true, .max_bytes = (off_t)4 << 30};
+				  .resumable = true,
+				  .max_bytes = options && options->max_bytes > 0 ? (off_t)options->max_bytes : (off_t)4 << 30};
 	int rc;
 
+	apply_options(&t, options);
 	if (cache_writer_begin(&w, cache, err) < 0)
 		return -1;
 	rc = run_one(&t, err);

@@ -33,7 +33,9 @@ int error_set_errno(struct error *err, const char *fmt, ...)
 	vsnprintf(err->message, sizeof(err->message), fmt, ap);
 	va_end(ap);
 	len = strlen(err->message);
-	snprintf(err->message + len, sizeof(err->message) - len, ": %s", strerror(saved));
+	/* A full disk is the one cause whose remedy is not in the message already. */
+	snprintf(err->message + len, sizeof(err->message) - len, ": %s%s", strerror(saved),
+		 saved == ENOSPC || saved == EDQUOT ? " (free space on that file system, or write elsewhere)" : "");
 	errno = saved;
 	return -1;
 }

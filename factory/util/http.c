@@ -245,6 +245,7 @@ int http_run_one(struct http_transfer *t, int attempts, struct error *err)
 
 	if (http_engine_new(&engine, 1, attempts, err))
 		return -1;
+	http_engine_set_interrupt(engine, t->interrupted);
 	http_engine_add(engine, t);
 	rc = http_engine_run(engine, NULL, NULL, err);
 	http_engine_free(engine);

@@ -81,6 +81,7 @@ struct http_transfer {
 	void *user;
 	const struct http_observer *observer; /* may be NULL: the engine's, if any */
 	const struct http_limits *limits;     /* NULL: the engine's (http_limits_default) */
+	const volatile sig_atomic_t *interrupted; /* http_run_one: stops the transfer once set */
 	/* The body may not be longer (0: no bound): a Content-Length above it ends the transfer
 	 * before any byte is delivered, a body that grows past it ends it at that byte; either
 	 * way as HTTP_ABORTED with `too_large` set and nothing retried. */

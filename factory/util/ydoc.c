@@ -22,6 +22,7 @@ struct loader {
 	} *anchors;
 	size_t anchor_count;
 	size_t expanded; /* running total, aliases counted at their full size */
+	bool aliased;    /* an alias was seen: the bound is then the expansion's */
 };
 
 static void *xcalloc(size_t n, size_t size)
@@ -136,7 +137,8 @@ static int count_expansion(struct loader *ld, size_t nodes, const yaml_mark_t *m
 	ld->expanded += nodes;
 	if (ld->expanded > YDOC_MAX_EXPANDED_NODES) {
 		diag_add(ld->diags, DIAG_ERROR, ld->doc->file, (int)mark->line + 1, (int)mark->column + 1,
-			 "YAML aliases expand to more than %d nodes; refusing the document",
+			 ld->aliased ? "YAML aliases expand to more than %d nodes; refusing the document"
+				     : "the document has more than %d nodes; refusing it",
 			 YDOC_MAX_EXPANDED_NODES);
 		return -1;
 	}
@@ -214,6 +216,7 @@ static int handle_event(struct loader *ld, const yaml_event_t *ev, int *document
 				     (const char *)ev->data.alias.anchor);
 			return -1;
 		}
+		ld->aliased = true;
 		if (count_expansion(ld, node->expanded_size, mark))
 			return -1;
 		return attach(ld, node, mark);

@@ -5,7 +5,8 @@ usage: faultserver.py --port PORT --root DIR --log FILE [--ready-file FILE]
 
 Serves the Maven layout in DIR on 127.0.0.1:PORT (threaded, keep-alive, Content-Length on
 every response). The first path component picks the behaviour; the rest is the path inside
-DIR, so a repository URL is http://127.0.0.1:PORT/MODE/ :
+DIR, so a repository URL is http://127.0.0.1:PORT/MODE/ (".jar" below stands for any artifact
+a build downloads whole: .jar, .whl and .tar.gz):
 
   ok            plain static files, Accept-Ranges: bytes, Range -> 206
   drop          first GET of each .jar: headers (full Content-Length) and half the body,
@@ -309,7 +310,8 @@ class Handler(BaseHTTPRequestHandler):
         mode, rel = parts[0], (parts[1] if len(parts) > 1 else "")
         if mode not in MODES:
             return self._error(404)
-        is_jar = rel.endswith(".jar")
+        # what the modes below call a jar: any artifact a build downloads whole
+        is_jar = rel.endswith((".jar", ".whl", ".tar.gz"))
 
         if mode == "unauthorized":
             return self._error(401, [("WWW-Authenticate", 'Basic realm="faults"')])

@@ -99,6 +99,30 @@ static void test_alias_bomb_refused(struct unit_state *s)
 	ydoc_free(doc);
 }
 
+/* The same bound without a single alias: the message must not blame aliases. */
+static void test_too_many_nodes_refused(struct unit_state *s)
+{
+	size_t count = YDOC_MAX_EXPANDED_NODES + 10, size = 0;
+	char *text = malloc(2 * count + 8);
+	struct ydoc *doc = NULL;
+	struct diag_list diags;
+	struct error err = {0};
+
+	text[size++] = '[';
+	for (size_t i = 0; i < count; i++) {
+		text[size++] = '0';
+		text[size++] = ',';
+	}
+	text[size - 1] = ']';
+	diag_list_init(&diags);
+	CHECK(s, ydoc_load_buffer(&doc, "big.yaml", text, size, &diags, &err) < 0);
+	CHECK(s, diags.count == 1 && strstr(diags.items[0].message, "more than 100000 nodes") &&
+			 !strstr(diags.items[0].message, "alias"));
+	diag_list_free(&diags);
+	ydoc_free(doc);
+	free(text);
+}
+
 static void test_small_aliases_allowed(struct unit_state *s)
 {
 	const char *text = "base: &base {memory: 2g}\nother: *base\n";
@@ -151,6 +175,7 @@ const struct unit_test yaml_tests[] = {
 	{"yaml_random_strings_round_trip", test_random_strings},
 	{"yaml_alias_bomb_refused", test_alias_bomb_refused},
 	{"yaml_small_aliases_allowed", test_small_aliases_allowed},
+	{"yaml_too_many_nodes_refused", test_too_many_nodes_refused},
 	{"yaml_deep_nesting_refused", test_deep_nesting_refused},
 	{"yaml_positions", test_positions},
 	{NULL, NULL},
