@@ -72,5 +72,5 @@ git --git-dir="$gitdir/deploy.git" log --stat --format='%h %s' main
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 cp -r "$work/out/pyflink-kafka-demo" "$out"
-echo "== bundle in out/demo (manifests, image layout, build.json, pushed.json)"
+echo "== bundle in out/demo (manifests, image layout, bundle.json)"
 find "$out" -maxdepth 2 -not -path '*/blobs*' | sort

@@ -2,8 +2,8 @@
 # SIGINT, SIGTERM and SIGKILL at random moments of `factory build --push` (30 runs, each with
 # a new 4 MB file so that a layer is written and uploaded every time): the status is 0, 130
 # (or death by SIGKILL), every cache blob still hashes to its name, out/<app> is always one
-# whole bundle (its image layout, build.json and manifests name the same image) whose
-# recorded push state is true (pushed.json names that image), and what a killed run left
+# whole bundle (its image layout, bundle.json and manifests name the same image) whose
+# recorded push state is true (bundle.json's "pushed" names that image), and what a killed run left
 # (staging directories, temporary files) is swept by the next run.
 set -euo pipefail
 . "${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}/lib.sh"
@@ -38,7 +38,7 @@ jobManager: {memory: 1g}
 taskManager: {memory: 1g}
 YAML
 
-# One bundle, whole: the layout's manifest is build.json's and the one the manifests deploy.
+# One bundle, whole: the layout's manifest is bundle.json's and the one the manifests deploy.
 bundle_whole() { # APP_DIR
     "$PYTHON" - "$1" <<'PY'
 import json, os, sys
@@ -46,13 +46,14 @@ d = sys.argv[1]
 if not os.path.exists(d):
     sys.exit(0)
 idx = json.load(open(d + "/image/index.json"))["manifests"][0]["digest"]
-build = json.load(open(d + "/build.json"))["manifest"]
+bundle = json.load(open(d + "/bundle.json"))
+build = bundle["image"]["manifest"]
 deploy = open(d + "/manifests/flinkdeployment.yaml").read()
 assert idx == build, (idx, build)
 assert "@" + idx in deploy, (idx, [l for l in deploy.splitlines() if "image:" in l])
 assert os.path.exists(d + "/image/blobs/sha256/" + idx[7:])
-if os.path.exists(d + "/pushed.json"):
-    pushed = json.load(open(d + "/pushed.json"))["pushed"]
+if "pushed" in bundle:
+    pushed = bundle["pushed"]
     assert pushed and pushed[0].endswith("@" + idx), (pushed, idx)
 PY
 }

@@ -5,7 +5,7 @@
 #      "No space left on device" with what to do (not "does not match its digest"); nothing
 #      half-written stays in the cache, nothing is written to out/
 #   b) out/ on a full file system: a rebuild whose new layer does not fit fails the same way
-#      and leaves the previous bundle whole (factory verify passes, build.json unchanged) and
+#      and leaves the previous bundle whole (factory verify passes, bundle.json unchanged) and
 #      no staging directory beside it
 set -euo pipefail
 if [[ -z ${FACTORY_FULL_DISK_NS:-} ]]; then
@@ -63,14 +63,14 @@ config "$tmp/b.yaml" "$tmp/cache-b"
 recipe "$tmp/app-b"
 head -c 400000 /dev/urandom > "$tmp/app-b/big.bin"
 t_check "b) the first bundle fits" "$FACTORY" build -q --config "$tmp/b.yaml" -o "$tmp/small-b/out" "$tmp/app-b/recipe.yaml"
-cp "$tmp/small-b/out/full/build.json" "$tmp/build-before.json"
+cp "$tmp/small-b/out/full/bundle.json" "$tmp/bundle-before.json"
 recipe "$tmp/app-b" "{source: big.bin, destination: /opt/flink/usrlib/big.bin}"
 rc=0
 "$FACTORY" build --config "$tmp/b.yaml" -o "$tmp/small-b/out" "$tmp/app-b/recipe.yaml" > "$tmp/b.log" 2>&1 || rc=$?
 t_check "b) full out/: exit 1, the full disk named with what to do" sh -c \
     '[ "$1" -eq 1 ] && grep -Eq "$3" "$2"' _ "$rc" "$tmp/b.log" "$ENOSPC_RE"
 t_check "b) full out/: the previous bundle is whole (factory verify) and unchanged" sh -c \
-    '"$1" verify "$2" > /dev/null && cmp -s "$3" "$2/build.json"' _ "$FACTORY" "$tmp/small-b/out/full" "$tmp/build-before.json"
+    '"$1" verify "$2" > /dev/null && cmp -s "$3" "$2/bundle.json"' _ "$FACTORY" "$tmp/small-b/out/full" "$tmp/bundle-before.json"
 t_check "b) full out/: no staging directory left beside it" sh -c \
     '[ "$(ls -A "$1")" = full ]' _ "$tmp/small-b/out"
 

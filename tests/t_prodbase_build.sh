@@ -286,8 +286,8 @@ PY' _ "$tmp/rt-out/word-count/image"
 t_check "runtime: the TaskManagers and the client are told to use it" sh -c \
     'grep -q "python.executable: /opt/python/bin/python3" "$1"/flinkdeployment.yaml && grep -q -- "- /opt/python/bin/python3" "$1"/flinkdeployment.yaml' _ \
     "$tmp/rt-out/word-count/manifests"
-t_check "runtime and base: recorded in factory.lock (format 2), runtime in build.json" "$PYTHON" - \
-    "$tmp/rt/factory.lock" "$RUNTIME_SHA" "$tmp/rt-out/word-count/build.json" "${BASES[nopython]}" <<'PY'
+t_check "runtime and base: recorded in factory.lock (format 2), runtime in bundle.json" "$PYTHON" - \
+    "$tmp/rt/factory.lock" "$RUNTIME_SHA" "$tmp/rt-out/word-count/bundle.json" "${BASES[nopython]}" <<'PY'
 import json, sys, yaml
 lock, sha, build, base = sys.argv[1:]
 doc = yaml.safe_load(open(lock))
@@ -298,5 +298,6 @@ assert rt[0]["source"] == "python-runtime.tar.gz", rt
 b = doc["base"]
 assert len(b) == 1 and b[0]["reference"] == base and b[0]["platform"] == "linux/amd64", b
 assert b[0]["manifest"].startswith("sha256:") and len(b[0]["manifest"]) == 71, b
-assert json.load(open(build))["inputs"]["python"]["runtime"]["sha256"] == sha
+inputs = [i for l in json.load(open(build))["image"]["layers"] for i in l.get("inputs", [])]
+assert [i["sha256"] for i in inputs if i["kind"] == "python-runtime"] == [sha], inputs
 PY

@@ -55,7 +55,7 @@ t_check "local registry without TLS, not marked insecure: found out and used ove
 recipe "$tmp/a" app-a "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST"
 mark=$(registry_log_mark plain)
 rc=0; "$FACTORY" build --push --config "$tmp/plain.yaml" -o "$tmp/out" "$tmp/a/recipe.yaml" > "$tmp/push1" 2>&1 || rc=$?
-digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out/app-a/build.json" 2>/dev/null || true)
+digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["manifest"])' "$tmp/out/app-a/bundle.json" 2>/dev/null || true)
 if [[ $rc -eq 0 ]] && grep -q "pushed $PLAIN_HOST/team/app-a@$digest" "$tmp/push1"; then t_ok "build --push: pushed by digest"; else t_fail "build --push: pushed by digest" "$(cat "$tmp/push1")"; fi
 got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-a:1.0" 2>&1 || true)
 [[ $got == "$digest" ]] && t_ok "skopeo inspect reads back the digest factory reported" || t_fail "skopeo inspect reads back the digest factory reported" "$got vs $digest"
@@ -67,7 +67,7 @@ t_check "skopeo copy docker:// -> oci: keeps the digests" sh -c '
 mounts=$(registry_count plain mounts team/app-a "$mark")
 [[ $mounts -ge 3 ]] && t_ok "the base layers were mounted from flink/base, not uploaded" || t_fail "the base layers were mounted from flink/base, not uploaded" "$mounts mounts"
 t_check "FlinkDeployment runs the image by digest" grep -qE "image: \"?$PLAIN_HOST/team/app-a@$digest\"?$" "$tmp/out/app-a/manifests/flinkdeployment.yaml"
-t_check "pushed.json records the references" grep -q "$PLAIN_HOST/team/app-a:stable" "$tmp/out/app-a/pushed.json"
+t_check "bundle.json records the references pushed" grep -q "\"pushed\":\[.*$PLAIN_HOST/team/app-a:stable" "$tmp/out/app-a/bundle.json"
 
 # Pushing the same image again uploads nothing and changes no manifest byte.
 cp "$tmp/out/app-a/manifests/flinkdeployment.yaml" "$tmp/fd.before"
@@ -114,7 +114,7 @@ for d in $IMAGE_LAYER_DIGESTS; do
     n=$(tail -n +"$((mark + 1))" "$PLAIN_LOG" | grep -c "\"GET /v2/flink/base/blobs/$d " || true)
     layer_gets=$((layer_gets + n))
 done
-lazy_digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out-lazy/app-lazy/build.json" 2>/dev/null || true)
+lazy_digest=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["manifest"])' "$tmp/out-lazy/app-lazy/bundle.json" 2>/dev/null || true)
 got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-lazy:1.0" 2>&1 || true)
 if [[ $rc -eq 0 && $layer_gets -eq 0 && $got == "$lazy_digest" ]] && grep -q '3 base layers never downloaded' "$tmp/push9"; then
     t_ok "lazy base: pushed with no base layer downloaded, digest intact"
@@ -134,7 +134,7 @@ mark=$(registry_log_mark plain)
 rc=0; "$FACTORY" build --push --config "$tmp/chunked.yaml" -o "$tmp/out" "$tmp/e/recipe.yaml" > "$tmp/push8" 2>&1 || rc=$?
 patches=$(tail -n +"$((mark + 1))" "$PLAIN_LOG" | grep -c '"PATCH /v2/team/app-e/blobs/uploads/' || true)
 got=$(skopeo inspect "${PLAIN_FLAGS[@]}" --format '{{.Digest}}' "docker://$PLAIN_HOST/team/app-e:1.0" 2>&1 || true)
-want=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$tmp/out/app-e/build.json" 2>/dev/null || true)
+want=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["manifest"])' "$tmp/out/app-e/bundle.json" 2>/dev/null || true)
 if [[ $rc -eq 0 && $patches -ge 4 && $got == "$want" ]]; then t_ok "chunked upload: $patches PATCH requests, image intact"; else t_fail "chunked upload" "exit $rc, $patches PATCHes, $got vs $want: $(cat "$tmp/push8")"; fi
 
 # TLS with a test CA and htpasswd auth; credentials from the environment.
@@ -151,7 +151,7 @@ t_check "TLS: skopeo reads the pushed image" skopeo inspect "${SECURE_FLAGS[@]}"
 # The lazy layout pushed to another registry: the base layers it does not hold are fetched
 # from the base's registry and sent on.
 cp -r "$tmp/out-lazy/app-lazy" "$tmp/lazy-elsewhere"
-sed -i "s#\"registry\":\"$PLAIN_HOST\"#\"registry\":\"$SECURE_HOST\"#" "$tmp/lazy-elsewhere/build.json"
+sed -i "s#\"registry\":\"$PLAIN_HOST\"#\"registry\":\"$SECURE_HOST\"#" "$tmp/lazy-elsewhere/bundle.json"
 config "$tmp/both.yaml" "  - {host: \"$SECURE_HOST\", ca: \"$SECURE_CA\", credentials: env, username: \"\${REG_USER}\", password: \"\${REG_PASS}\"}
   - {host: \"$PLAIN_HOST\", insecure: true, credentials: none}"
 sed -i "s#cache: {dir: $tmp/cache}#cache: {dir: $tmp/cache-both}#" "$tmp/both.yaml"

@@ -79,15 +79,15 @@ build_push() {
     "$FACTORY" build --push --config "$tmp/$c.yaml" -o "$tmp/out-$c" "$tmp/$c/recipe.yaml" \
         > "$tmp/$c.out" 2>&1 || RC=$?
     OUT=$(cat "$tmp/$c.out")
-    DIGEST=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' \
-        "$tmp/out-$c/app-$c/build.json" 2>/dev/null || true)
+    DIGEST=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["manifest"])' \
+        "$tmp/out-$c/app-$c/bundle.json" 2>/dev/null || true)
     printf '%s: exit %d\n%s\n' "$c" "$RC" "$OUT" >&2
 }
 
 # tags_ok CASE: every tag, read from the registry directly, has $DIGEST
 tags_ok() {
     local c=$1 tag got
-    [[ $DIGEST == sha256:* ]] || { echo "no digest in build.json" >&2; return 1; }
+    [[ $DIGEST == sha256:* ]] || { echo "no digest in bundle.json" >&2; return 1; }
     for tag in 1.0 stable; do
         got=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' \
             "docker://$REG_HOST/team/app-$c:$tag" 2>&1) || { echo "$tag: $got" >&2; return 1; }

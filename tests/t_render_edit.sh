@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Editing a PyFlink script changes exactly the ConfigMap (name and data), the references to
 # it and the pod annotation that makes the operator roll out: a byte-level diff proves it.
+# bundle.json changes too: it records the digest of every manifest file.
 set -euo pipefail
 . "${TESTS_DIR:-$(cd "$(dirname "$0")" && pwd)}/lib.sh"
 t_need_factory
@@ -16,7 +17,7 @@ echo "# a comment added by the edit" >> "$tmp/recipes/word-count/tokenize_words.
 new_hash=$(grep -o 'scripts-hash: .*' "$tmp/after/word-count/manifests/flinkdeployment.yaml" | cut -d' ' -f2)
 
 changed=$( (cd "$tmp" && diff -rq before after || true) | awk '{print $2}' | sed 's#^before/##' | sort | tr '\n' ' ')
-if [[ $changed == "word-count/manifests/configmap-scripts.yaml word-count/manifests/flinkdeployment.yaml " ]]; then
+if [[ $changed == "word-count/bundle.json word-count/manifests/configmap-scripts.yaml word-count/manifests/flinkdeployment.yaml " ]]; then
     t_ok "edit: only the ConfigMap and the FlinkDeployment change"
 else
     t_fail "edit: only the ConfigMap and the FlinkDeployment change" "changed: $changed"

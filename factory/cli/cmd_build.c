@@ -80,6 +80,7 @@ int cmd_build(int argc, char **argv)
 		.stages = BUILD_FETCH | BUILD_ASSEMBLE | BUILD_RENDER,
 		.plan_mode = PLAN_FETCH,
 		.interrupted = cmd_interrupted(),
+		.version = cmd_version(),
 	};
 	struct build_result result = {0};
 	struct diag_list diags;

@@ -60,7 +60,7 @@ static int run(const struct opt_command *spec, int argc, char **argv, bool refre
 	struct fetch_args args = {0};
 	struct opt_common common;
 	struct output out;
-	struct build_options build = {.stages = BUILD_FETCH, .interrupted = cmd_interrupted()};
+	struct build_options build = {.stages = BUILD_FETCH, .interrupted = cmd_interrupted(), .version = cmd_version()};
 	struct build_result result = {0};
 	struct diag_list diags;
 	struct error err = {0};

@@ -28,7 +28,7 @@ const struct opt_command cmd_publish_spec = {
 	.description = "Makes the recipe's gitops.path (default: the app's name) on gitops.branch hold exactly\n"
 		       "the bundle's manifests, as one commit, and pushes it (never forced; when the branch moved\n"
 		       "meanwhile the change is re-applied on the new tip). Nothing is committed when the branch\n"
-		       "already holds them. The target comes from the bundle's build.json; the author, default\n"
+		       "already holds them. The target comes from the bundle's bundle.json; the author, default\n"
 		       "branch and credentials from factory.yaml gitops. Commit dates are SOURCE_DATE_EPOCH when\n"
 		       "set, so the same tip and bundle give the same commit.",
 	.options = publish_options_table,

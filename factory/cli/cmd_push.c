@@ -16,8 +16,8 @@ const struct opt_command cmd_push_spec = {
 	.args = "out/<app>",
 	.summary = "push a built bundle's image to its registry (out/<app>)",
 	.description = "Pushes the image of a bundle written by `factory build` to the registry and\n"
-		       "repository its build.json names: every blob the registry lacks, the manifest by\n"
-		       "digest, then each tag; records pushed.json. The configuration is --config, else\n"
+		       "repository its bundle.json names: every blob the registry lacks, the manifest by\n"
+		       "digest, then each tag; records them in bundle.json. The configuration is --config, else\n"
 		       "$FACTORY_CONFIG, else the nearest factory.yaml above the bundle.",
 	.shared = OPT_CONFIG | OPT_QUIET | OPT_VERBOSE | OPT_JSON,
 	.min_args = 1,

@@ -36,7 +36,7 @@ int cmd_render(int argc, char **argv)
 	struct render_args args = {.output = "out"};
 	struct opt_common common;
 	struct output out;
-	struct build_options build = {.stages = BUILD_RENDER, .interrupted = cmd_interrupted()};
+	struct build_options build = {.stages = BUILD_RENDER, .interrupted = cmd_interrupted(), .version = cmd_version()};
 	struct build_result result = {0};
 	struct diag_list diags;
 	struct error err = {0};

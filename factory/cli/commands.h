@@ -43,6 +43,8 @@ int cmd_verify(int argc, char **argv);
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */
 const volatile sig_atomic_t *cmd_interrupted(void);
+/* factory's release ("0.1.0"), without the commit: it is recorded in bundles. */
+const char *cmd_version(void);
 
 /* SOURCE_DATE_EPOCH (default IMAGE_DEFAULT_EPOCH): the build's timestamps, and part of the
  * inputs a render compares with the last build's. */

@@ -28,6 +28,11 @@ const volatile sig_atomic_t *cmd_interrupted(void)
 	return &interrupted;
 }
 
+const char *cmd_version(void)
+{
+	return FACTORY_VERSION;
+}
+
 /* What main sets up before a command runs. */
 enum command_setup {
 	SETUP_HTTP = 1u << 0, /* libcurl's process-wide init, before any thread starts */

@@ -27,6 +27,7 @@ void build_result_clear(struct build_result *r)
 	image_build_clear(&r->image);
 	inputs_clear(&r->inputs);
 	plan_free(r->plan);
+	bom_clear(&r->bom);
 	cache_close(r->cache);
 	recipe_free(r->recipe);
 	workspace_close(&r->workspace);
@@ -152,7 +153,7 @@ void build_inputs_key(const struct recipe *r, long long epoch, struct cache *cac
 	digest_hex(md, len, key);
 }
 
-/* A render alone deploys what the last build of the same inputs pinned (build.json), so that
+/* A render alone deploys what the last build of the same inputs pinned (bundle.json), so that
  * `factory render` after `factory build` keeps spec.image at the digest. */
 static void pinned_reference(struct build_result *r, const struct build_options *o, struct diag_list *diags)
 {
@@ -167,7 +168,7 @@ static void pinned_reference(struct build_result *r, const struct build_options 
 		r->reference = oci_reference(last.registry, last.repository, last.manifest_digest);
 	else
 		diag_add(diags, DIAG_WARNING, r->recipe->file, 0, 0,
-			 "the image inputs changed since the last build (%s/build.json): deploying the tag; run 'factory "
+			 "the image inputs changed since the last build (%s/bundle.json): deploying the tag; run 'factory "
 			 "build' to pin the image by digest", r->app_dir);
 	bundle_target_clear(&last);
 }
@@ -203,41 +204,130 @@ static void gitops_of(const struct build_result *r, struct bundle_gitops *g)
 	};
 }
 
-static int write_gitops(const struct build_result *r, const char *dir, struct error *err)
-{
-	struct bundle_gitops g;
+struct hash_ctx {
+	struct bom *bom;
+	const char *prefix;
+};
 
-	gitops_of(r, &g);
-	return bundle_write_gitops(dir, r->recipe->gitops_url ? &g : NULL, err);
+static void hash_manifest(void *ctx, const char *path, const void *data, size_t size)
+{
+	struct hash_ctx *h = ctx;
+	struct bom_file *f;
+
+	if (strncmp(path, h->prefix, strlen(h->prefix)) != 0)
+		return;
+	h->bom->files = realloc(h->bom->files, (h->bom->file_count + 1) * sizeof(*h->bom->files));
+	if (!h->bom->files)
+		abort();
+	f = &h->bom->files[h->bom->file_count++];
+	f->path = xasprintf("manifests/%s", path + strlen(h->prefix));
+	digest_sha256_hex(data, size, f->sha256);
 }
 
-/* build.json: where the image goes, so that `factory push out/<app>` needs no recipe, and
- * where the manifests are published. */
-static void add_build_json(struct tree *t, const struct build_result *r, long long epoch)
+static int compare_files(const void *a, const void *b)
+{
+	return strcmp(((const struct bom_file *)a)->path, ((const struct bom_file *)b)->path);
+}
+
+/* The bom's rendered manifests: those of `tree` under `prefix` ("manifests/" or ""). */
+static void bom_manifests(struct bom *bom, const struct tree *t, const char *prefix)
+{
+	struct hash_ctx h = {bom, prefix};
+
+	tree_each_bytes(t, hash_manifest, &h);
+	if (bom->file_count > 1)
+		qsort(bom->files, bom->file_count, sizeof(*bom->files), compare_files);
+}
+
+/* Everything the bom knows beyond the image: the recipe and its lock by digest, the base. */
+static int bom_recipe(struct bom *bom, const struct build_result *r, const struct build_options *o, struct error *err)
+{
+	const struct recipe *recipe = r->recipe;
+
+	bom->app = xstrdup(recipe->name);
+	bom->namespace = recipe->namespace ? xstrdup(recipe->namespace) : NULL;
+	bom->recipe_path = xstrdup(recipe->file);
+	bom->epoch = o->epoch;
+	bom->factory_version = xstrdup(o->version ? o->version : "unknown");
+	if (cache_file_sha256(r->cache, recipe->file, bom->recipe_sha256, err) < 0)
+		return -1;
+	if (r->plan && r->plan->lock_path && access(r->plan->lock_path, F_OK) == 0) {
+		bom->lock_path = xstrdup(r->plan->lock_path);
+		if (cache_file_sha256(r->cache, r->plan->lock_path, bom->lock_sha256, err) < 0)
+			return -1;
+	}
+	if (r->inputs.base.image.manifest_digest[0]) {
+		bom->base_reference = xstrdup(recipe->base_image);
+		bom->base_name = r->inputs.base.name ? xstrdup(r->inputs.base.name) : NULL;
+		snprintf(bom->base_manifest, sizeof(bom->base_manifest), "%s", r->inputs.base.image.manifest_digest);
+		bom->platform = xstrdup(recipe->platform);
+	}
+	if (recipe->image_repository) {
+		const struct str_list *tags = &recipe->image_tags;
+		bom->image_name = recipe->image_registry
+					  ? xasprintf("%s/%s", recipe->image_registry, recipe->image_repository)
+					  : xstrdup(recipe->image_repository);
+		bom->tag_count = tags->count ? tags->count : 1;
+		bom->tags = calloc(bom->tag_count, sizeof(*bom->tags));
+		if (!bom->tags)
+			abort();
+		for (size_t i = 0; i < bom->tag_count; i++)
+			bom->tags[i] = xstrdup(tags->count ? tags->items[i] : RECIPE_DEFAULT_TAG);
+	}
+	return 0;
+}
+
+/* A render alone: the manifests and where they are published; bundle.json keeps the rest. */
+static int write_rendered(struct build_result *r, const struct build_options *o, struct error *err)
+{
+	struct tree *t = tree_new();
+	char *dir = fs_path_join(r->app_dir, "manifests");
+	struct bundle_gitops g;
+	struct bom bom = {0};
+	int rc;
+
+	gitops_of(r, &g);
+	rc = bundle_manifests_tree(t, "", r->rendered, err) || tree_write(t, dir, NULL, err) ? -1 : 0;
+	if (rc == 0) {
+		bom_manifests(&bom, t, "");
+		rc = bundle_update_manifests(r->app_dir, &bom, err) ||
+				     bundle_write_gitops(r->app_dir, r->recipe->gitops_url ? &g : NULL, err)
+			     ? -1
+			     : 0;
+	}
+	(void)o;
+	bom_clear(&bom);
+	tree_free(t);
+	free(dir);
+	return rc;
+}
+
+/* bundle.json: what the bundle is made of by digest, where the image goes (so that `factory
+ * push out/<app>` needs no recipe) and where the manifests are published. */
+static void add_bundle_json(struct tree *t, struct build_result *r, const struct build_options *o,
+			    const json_t *pushed)
 {
 	const struct recipe *recipe = r->recipe;
 	const char *latest[] = {RECIPE_DEFAULT_TAG};
-	json_t *inputs = image_build_inputs(&r->image);
 	struct bundle_target target = {
 		.registry = (char *)recipe->image_registry,
 		.repository = (char *)recipe->image_repository,
 		.tags = recipe->image_tags.count ? (char **)recipe->image_tags.items : (char **)latest,
 		.tag_count = recipe->image_tags.count ? recipe->image_tags.count : 1,
 		.base = (char *)recipe->base_image,
-		.inputs = inputs,
 	};
 	struct bundle_gitops g;
+	char key[65];
+	struct bundle_info info = {.bom = &r->bom, .inputs_key = key, .pushed = pushed};
+	char *text;
 	size_t size;
 
 	gitops_of(r, &g);
-	snprintf(target.manifest_digest, sizeof(target.manifest_digest), "%s", r->image.manifest.digest);
-	build_inputs_key(recipe, epoch, r->cache, target.inputs_key);
-	if (recipe->image_repository || recipe->gitops_url) {
-		char *text = bundle_build_json(recipe->image_repository ? &target : NULL, recipe->gitops_url ? &g : NULL,
-					       &size);
-		tree_add_owned(t, "build.json", text, size);
-	}
-	json_decref(inputs);
+	build_inputs_key(recipe, o->epoch, r->cache, key);
+	info.target = recipe->image_repository ? &target : NULL;
+	info.gitops = recipe->gitops_url ? &g : NULL;
+	text = bundle_json(&info, &size);
+	tree_add_owned(t, BUNDLE_FILE, text, size);
 }
 
 static int publish_stage(struct build_result *r, const struct build_options *o, struct error *err)
@@ -253,18 +343,18 @@ static int publish_stage(struct build_result *r, const struct build_options *o, 
 	return gitops_publish_bundle(r->app_dir, &publish, &r->published, err);
 }
 
-/* A pushed.json of the previous bundle still holds when the image is the same. */
-static void keep_pushed(struct tree *t, const struct build_result *r)
+/* What the previous bundle was pushed as still holds when its image is this one. */
+static json_t *kept_pushed(const struct build_result *r)
 {
 	struct bundle_target last = {0};
 	struct error missing = {0};
-	char *from = fs_path_join(r->app_dir, "pushed.json");
+	json_t *pushed = NULL;
 
 	if (bundle_read_target(r->app_dir, &last, &missing) == 0 &&
-	    strcmp(last.manifest_digest, r->image.manifest.digest) == 0 && access(from, F_OK) == 0)
-		tree_add_link(t, "pushed.json", from);
-	free(from);
+	    strcmp(last.manifest_digest, r->image.manifest.digest) == 0)
+		pushed = bundle_read_pushed(r->app_dir);
 	bundle_target_clear(&last);
+	return pushed;
 }
 
 /* tree_write linked the layout's blobs anew: their ctime moved, their bytes did not. */
@@ -282,6 +372,7 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 			struct diag_list *diags, struct error *err)
 {
 	struct tree *t = tree_new();
+	json_t *pushed = NULL;
 	bool changed = false;
 	int rc = 0;
 
@@ -290,13 +381,20 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 	if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, render, diags, err) ||
 					   bundle_manifests_tree(t, "manifests", r->rendered, err)))
 		rc = -1;
+	if (rc == 0)
+		rc = bom_recipe(&r->bom, r, o, err) ||
+				     image_bom(&r->image, r->recipe, r->plan, &r->inputs, r->cache, &r->bom, err)
+			     ? -1
+			     : 0;
 	if (rc == 0) {
-		add_build_json(t, r, o->epoch);
-		keep_pushed(t, r);
+		bom_manifests(&r->bom, t, "manifests/");
+		pushed = kept_pushed(r);
+		add_bundle_json(t, r, o, pushed);
 		rc = tree_write(t, r->app_dir, &changed, err);
 	}
 	if (rc == 0 && changed)
 		tree_each_link(t, relinked, r->cache);
+	json_decref(pushed);
 	tree_free(t);
 	return rc;
 }
@@ -336,8 +434,7 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 		if (write_bundle(r, o, &render_options, diags, err))
 			return -1;
 	} else if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
-						  bundle_write_manifests(r->rendered, r->app_dir, err) ||
-						  write_gitops(r, r->app_dir, err))) {
+						  write_rendered(r, o, err))) {
 		return -1;
 	}
 	if ((o->stages & BUILD_PUSH) &&

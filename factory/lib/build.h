@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bom.h"
 #include "diag.h"
 #include "error.h"
 #include "fetch.h"
@@ -39,6 +40,7 @@ struct build_options {
 	unsigned stages;        /* enum build_stage bits */
 	enum plan_mode plan_mode;
 	long long epoch;        /* SOURCE_DATE_EPOCH */
+	const char *version;    /* factory's release, for the provenance's builder; NULL: "unknown" */
 	int level;              /* gzip level; 0: 6 */
 	const char *image;      /* render only: deploy this reference instead of the recipe's */
 	const volatile sig_atomic_t *interrupted;
@@ -63,6 +65,7 @@ struct build_result {
 	struct image_inputs inputs;  /* BUILD_FETCH: the base, Python runtime and wheels */
 	struct image_build image;    /* BUILD_ASSEMBLE */
 	struct render_output *rendered;
+	struct bom bom;              /* BUILD_ASSEMBLE: what the bundle is made of */
 	struct push_result pushed;   /* BUILD_PUSH */
 	struct gitops_result published; /* BUILD_PUBLISH */
 	char *app_dir;               /* <output>/<app> */
@@ -78,7 +81,7 @@ void build_result_clear(struct build_result *result);
 
 /* sha256 over everything of the recipe an image digest depends on (base, platform, JARs,
  * files' contents, Python set and runtime, image settings, SOURCE_DATE_EPOCH): recorded in
- * build.json, so that a render alone knows whether the last build's digest still applies. */
+ * bundle.json, so that a render alone knows whether the last build's digest still applies. */
 void build_inputs_key(const struct recipe *recipe, long long epoch, struct cache *cache, char key[65]);
 
 #endif

@@ -1,5 +1,6 @@
 #include "bundle.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +25,6 @@ int bundle_manifests_tree(struct tree *t, const char *dir, const struct render_o
 		free(path);
 	}
 	return 0;
-}
-
-int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err)
-{
-	struct tree *t = tree_new();
-	char *target = fs_path_join(app_dir, "manifests");
-	int rc = bundle_manifests_tree(t, "", output, err) || tree_write(t, target, NULL, err) ? -1 : 0;
-
-	tree_free(t);
-	free(target);
-	return rc;
 }
 
 static char *json_text(json_t *doc, size_t *size)
@@ -78,65 +68,166 @@ static void set_gitops(json_t *doc, const struct bundle_gitops *g)
 	json_object_set_new(doc, "gitops", o);
 }
 
-char *bundle_build_json(const struct bundle_target *t, const struct bundle_gitops *g, size_t *size)
+static json_t *layer_json(const struct bom *bom, size_t index)
 {
-	json_t *doc = json_object(), *tags = json_array();
+	const struct bom_layer *l = &bom->layers[index];
+	json_t *o = json_pack("{s:s, s:I, s:s}", "digest", l->digest, "size", (json_int_t)l->size, "mediaType",
+			      l->media_type ? l->media_type : "");
+	json_t *inputs;
+
+	if (l->base) {
+		json_object_set_new(o, "base", json_true());
+		return o;
+	}
+	if (l->content)
+		json_object_set_new(o, "content", json_string(l->content));
+	inputs = json_array();
+	for (size_t i = 0; i < bom->component_count; i++) {
+		const struct bom_component *c = &bom->components[i];
+		static const char *const kinds[] = {"maven", "wheel", "python-runtime", "file"};
+		json_t *in;
+		if (c->layer != index)
+			continue;
+		in = json_pack("{s:s, s:s, s:s}", "kind", kinds[c->kind], "path", c->path ? c->path : "", "sha256",
+			       c->sha256);
+		if (c->kind == BOM_MAVEN)
+			json_object_set_new(in, "name", json_sprintf("%s:%s", c->group, c->name));
+		else if (c->kind != BOM_FILE)
+			json_object_set_new(in, "name", json_string(c->name));
+		if (c->version)
+			json_object_set_new(in, "version", json_string(c->version));
+		if (c->purl)
+			json_object_set_new(in, "purl", json_string(c->purl));
+		if (c->file_name && c->kind != BOM_FILE)
+			json_object_set_new(in, "file", json_string(c->file_name));
+		if (c->sha1[0])
+			json_object_set_new(in, "sha1", json_string(c->sha1));
+		if (c->download_url)
+			json_object_set_new(in, "url", json_string(c->download_url));
+		json_array_append_new(inputs, in);
+	}
+	json_object_set_new(o, "inputs", inputs);
+	return o;
+}
+
+static json_t *image_json(const struct bom *bom, const struct bundle_target *t)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s}", "layout", "image", "manifest", bom->image_manifest, "config",
+			      bom->image_config);
+	json_t *layers = json_array();
+
+	if (t) {
+		json_t *tags = json_array();
+		for (size_t i = 0; i < t->tag_count; i++)
+			json_array_append_new(tags, json_string(t->tags[i]));
+		if (t->registry)
+			json_object_set_new(o, "registry", json_string(t->registry));
+		json_object_set_new(o, "repository", json_string(t->repository));
+		json_object_set_new(o, "tags", tags);
+	}
+	for (size_t i = 0; i < bom->layer_count; i++)
+		json_array_append_new(layers, layer_json(bom, i));
+	json_object_set_new(o, "layers", layers);
+	return o;
+}
+
+static json_t *named_file(const char *path, const char *sha256)
+{
+	return json_pack("{s:s, s:s}", "file", fs_basename(path), "sha256", sha256);
+}
+
+char *bundle_json(const struct bundle_info *info, size_t *size)
+{
+	const struct bom *bom = info->bom;
+	json_t *doc = json_pack("{s:s, s:s, s:s}", "apiVersion", BUNDLE_API_VERSION, "kind", BUNDLE_KIND, "app", bom->app);
+	json_t *files = json_object();
 	char *text;
 
-	if (!t) {
-		json_decref(tags);
-		tags = NULL;
-		goto gitops;
+	if (bom->namespace)
+		json_object_set_new(doc, "namespace", json_string(bom->namespace));
+	if (bom->recipe_path)
+		json_object_set_new(doc, "recipe", named_file(bom->recipe_path, bom->recipe_sha256));
+	if (bom->lock_path)
+		json_object_set_new(doc, "lock", named_file(bom->lock_path, bom->lock_sha256));
+	if (info->inputs_key && *info->inputs_key)
+		json_object_set_new(doc, "inputsKey", json_string(info->inputs_key));
+	if (bom->base_manifest[0]) {
+		json_t *base = json_pack("{s:s, s:s, s:s}", "reference", bom->base_reference, "manifest",
+					 bom->base_manifest, "platform", bom->platform ? bom->platform : "");
+		if (bom->base_name)
+			json_object_set_new(base, "name", json_string(bom->base_name));
+		json_object_set_new(doc, "base", base);
 	}
-	for (size_t i = 0; i < t->tag_count; i++)
-		json_array_append_new(tags, json_string(t->tags[i]));
-	if (t->registry)
-		json_object_set_new(doc, "registry", json_string(t->registry));
-	json_object_set_new(doc, "repository", json_string(t->repository));
-	json_object_set_new(doc, "tags", tags);
-	json_object_set_new(doc, "manifest", json_string(t->manifest_digest));
-	json_object_set_new(doc, "layout", json_string("image"));
-	if (t->base)
-		json_object_set_new(doc, "base", json_string(t->base));
-	if (t->inputs)
-		json_object_set(doc, "inputs", t->inputs);
-	if (t->inputs_key[0])
-		json_object_set_new(doc, "inputsKey", json_string(t->inputs_key));
-gitops:
-	if (g)
-		set_gitops(doc, g);
+	if (bom->image_manifest[0])
+		json_object_set_new(doc, "image", image_json(bom, info->target));
+	for (size_t i = 0; i < bom->file_count; i++)
+		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
+	json_object_set_new(doc, "manifests", files);
+	if (info->document_count) {
+		json_t *docs = json_object();
+		for (size_t i = 0; i < info->document_count; i++)
+			json_object_set_new(docs, info->documents[i].name, json_string(info->documents[i].sha256));
+		json_object_set_new(doc, "documents", docs);
+	}
+	if (info->gitops)
+		set_gitops(doc, info->gitops);
+	if (json_is_array(info->pushed))
+		json_object_set(doc, "pushed", (json_t *)info->pushed);
 	text = json_text(doc, size);
 	json_decref(doc);
 	return text;
 }
 
+/* bundle.json, else (a bundle written before it) build.json; NULL when neither is there. */
+static json_t *load_bundle(const char *app_dir, bool *legacy)
+{
+	char *path = fs_path_join(app_dir, BUNDLE_FILE);
+	json_t *doc = json_load_file(path, 0, NULL);
+
+	free(path);
+	*legacy = false;
+	if (json_is_object(doc))
+		return doc;
+	json_decref(doc);
+	path = fs_path_join(app_dir, "build.json");
+	doc = json_load_file(path, 0, NULL);
+	free(path);
+	*legacy = true;
+	if (json_is_object(doc))
+		return doc;
+	json_decref(doc);
+	return NULL;
+}
+
 int bundle_read_target(const char *app_dir, struct bundle_target *t, struct error *err)
 {
-	char *path = fs_path_join(app_dir, "build.json");
-	json_t *doc = json_load_file(path, 0, NULL), *tags;
-	const char *repo, *digest;
+	bool legacy;
+	json_t *doc = load_bundle(app_dir, &legacy), *tags;
+	/* build.json kept the target at its top level, bundle.json keeps it under "image" */
+	json_t *image = legacy ? doc : json_object_get(doc, "image");
+	const char *repo = json_string_value(json_object_get(image, "repository"));
+	const char *digest = json_string_value(json_object_get(image, "manifest"));
+	const char *base = legacy ? json_string_value(json_object_get(doc, "base"))
+				  : json_string_value(json_object_get(json_object_get(doc, "base"), "reference"));
 	size_t i;
 	json_t *tag;
 
 	memset(t, 0, sizeof(*t));
-	repo = json_string_value(json_object_get(doc, "repository"));
-	digest = json_string_value(json_object_get(doc, "manifest"));
 	if (!doc || !repo || !digest || !oci_digest_valid(digest)) {
 		json_decref(doc);
-		error_set(err, ERROR_INVALID, "%s is missing or damaged: run 'factory build' for this app first", path);
-		free(path);
-		return -1;
+		return error_set(err, ERROR_INVALID,
+				 "%s/%s records no image to push: run 'factory build' for this app first (with "
+				 "image.repository set)", app_dir, BUNDLE_FILE);
 	}
-	free(path);
-	if (json_string_value(json_object_get(doc, "registry")))
-		t->registry = xstrdup(json_string_value(json_object_get(doc, "registry")));
+	if (json_string_value(json_object_get(image, "registry")))
+		t->registry = xstrdup(json_string_value(json_object_get(image, "registry")));
 	t->repository = xstrdup(repo);
-	if (json_string_value(json_object_get(doc, "base")))
-		t->base = xstrdup(json_string_value(json_object_get(doc, "base")));
+	if (base)
+		t->base = xstrdup(base);
 	snprintf(t->manifest_digest, sizeof(t->manifest_digest), "%s", digest);
 	if (json_string_value(json_object_get(doc, "inputsKey")))
 		snprintf(t->inputs_key, sizeof(t->inputs_key), "%s", json_string_value(json_object_get(doc, "inputsKey")));
-	tags = json_object_get(doc, "tags");
+	tags = json_object_get(image, "tags");
 	t->tags = calloc(json_array_size(tags) + 1, sizeof(*t->tags));
 	if (!t->tags)
 		abort();
@@ -158,41 +249,80 @@ void bundle_target_clear(struct bundle_target *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err)
+json_t *bundle_read_pushed(const char *app_dir)
 {
-	json_t *doc = json_object(), *list = json_array();
+	bool legacy;
+	json_t *doc = load_bundle(app_dir, &legacy), *list;
+
+	if (legacy) {
+		char *path = fs_path_join(app_dir, "pushed.json");
+		json_decref(doc);
+		doc = json_load_file(path, 0, NULL);
+		free(path);
+	}
+	list = json_incref(json_object_get(doc, "pushed"));
+	json_decref(doc);
+	if (json_is_array(list))
+		return list;
+	json_decref(list);
+	return NULL;
+}
+
+/* Changes one key of bundle.json and keeps the rest; a bundle of an older factory keeps its
+ * own files (build.json, pushed.json), so that it stays readable as it was. */
+static int update_bundle(const char *app_dir, const char *key, json_t *value, struct error *err)
+{
+	bool legacy;
+	json_t *doc = load_bundle(app_dir, &legacy);
+	const char *file = BUNDLE_FILE;
 	int rc;
 
-	for (size_t i = 0; i < count; i++)
-		json_array_append_new(list, json_string(references[i]));
-	json_object_set_new(doc, "pushed", list);
-	rc = write_json(app_dir, "pushed.json", doc, err);
+	if (!doc) {
+		doc = json_pack("{s:s, s:s}", "apiVersion", BUNDLE_API_VERSION, "kind", BUNDLE_KIND);
+	} else if (legacy && strcmp(key, "pushed") == 0) {
+		json_decref(doc);
+		doc = json_object();
+		file = "pushed.json";
+	} else if (legacy) {
+		file = "build.json";
+	}
+	if (value)
+		json_object_set_new(doc, key, value);
+	else
+		json_object_del(doc, key);
+	rc = write_json(app_dir, file, doc, err);
 	json_decref(doc);
 	return rc;
 }
 
+int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err)
+{
+	json_t *list = json_array();
+
+	for (size_t i = 0; i < count; i++)
+		json_array_append_new(list, json_string(references[i]));
+	return update_bundle(app_dir, "pushed", list, err);
+}
+
 int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, struct error *err)
 {
-	char *path = fs_path_join(app_dir, "build.json");
-	json_t *doc = json_load_file(path, 0, NULL);
-	int rc = 0;
+	json_t *holder = json_object();
+	int rc;
 
-	free(path);
-	if (!g && !json_object_get(doc, "gitops")) {
-		json_decref(doc);
-		return 0;
-	}
-	if (!json_is_object(doc)) {
-		json_decref(doc);
-		doc = json_object();
-	}
 	if (g)
-		set_gitops(doc, g);
-	else
-		json_object_del(doc, "gitops");
-	rc = write_json(app_dir, "build.json", doc, err);
-	json_decref(doc);
+		set_gitops(holder, g);
+	rc = update_bundle(app_dir, "gitops", json_incref(json_object_get(holder, "gitops")), err);
+	json_decref(holder);
 	return rc;
+}
+
+int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err)
+{
+	json_t *files = json_object();
+
+	for (size_t i = 0; i < bom->file_count; i++)
+		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
+	return update_bundle(app_dir, "manifests", files, err);
 }
 
 static char *json_text_dup(const json_t *o, const char *key)
@@ -203,14 +333,15 @@ static char *json_text_dup(const json_t *o, const char *key)
 
 int bundle_read_gitops(const char *app_dir, struct bundle_gitops *g, struct error *err)
 {
-	char *path = fs_path_join(app_dir, "build.json");
-	json_t *doc = json_load_file(path, 0, NULL), *o = json_object_get(doc, "gitops");
+	bool legacy;
+	json_t *doc = load_bundle(app_dir, &legacy), *o = json_object_get(doc, "gitops");
 	int rc = 0;
 
 	memset(g, 0, sizeof(*g));
 	if (!json_string_value(json_object_get(o, "url")) || !json_string_value(json_object_get(o, "app"))) {
 		rc = error_set(err, ERROR_NOT_FOUND,
-			       "%s records no GitOps target: set gitops.url in the recipe and render or build it again", path);
+			       "%s/%s records no GitOps target: set gitops.url in the recipe and render or build it again",
+			       app_dir, BUNDLE_FILE);
 	} else {
 		g->url = json_text_dup(o, "url");
 		g->branch = json_text_dup(o, "branch");
@@ -220,7 +351,6 @@ int bundle_read_gitops(const char *app_dir, struct bundle_gitops *g, struct erro
 		g->scripts_hash = json_text_dup(o, "scriptsHash");
 	}
 	json_decref(doc);
-	free(path);
 	return rc;
 }
 

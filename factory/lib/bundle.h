@@ -9,17 +9,22 @@
 
 #include <jansson.h>
 
+#include "bom.h"
 #include "error.h"
 #include "render.h"
 
+/* out/<app>/bundle.json: what the bundle is made of, by digest (format in README). Bundles of
+ * older versions have build.json and pushed.json instead; they are still read. */
+#define BUNDLE_FILE "bundle.json"
+#define BUNDLE_API_VERSION "factory.dev/v1alpha1"
+#define BUNDLE_KIND "Bundle"
+
 struct tree;
 
-/* Writes `output` as `<app_dir>/manifests/` (nothing when the files there are the same). */
-int bundle_write_manifests(const struct render_output *output, const char *app_dir, struct error *err);
 /* Adds the manifests under `dir` ("" for the top) of a tree written as a whole (the bundle). */
 int bundle_manifests_tree(struct tree *tree, const char *dir, const struct render_output *output, struct error *err);
 
-/* What `factory push <app_dir>` needs: where the built image goes (build.json). */
+/* What `factory push <app_dir>` needs: where the built image goes (bundle.json's "image"). */
 struct bundle_target {
 	char *registry;   /* may be NULL (the default registry) */
 	char *repository;
@@ -27,7 +32,6 @@ struct bundle_target {
 	size_t tag_count;
 	char manifest_digest[72];
 	char *base; /* the base image reference: its repository may lend layers (mount) */
-	json_t *inputs; /* borrowed; may be NULL: what went into the image beyond the recipe's JARs */
 	/* sha256 of the recipe's image inputs (build_inputs_key): a later render of the same inputs
 	 * deploys manifest_digest; "" when unknown (bundles written before it existed). */
 	char inputs_key[65];
@@ -36,7 +40,7 @@ struct bundle_target {
 int bundle_read_target(const char *app_dir, struct bundle_target *target, struct error *err);
 void bundle_target_clear(struct bundle_target *target);
 
-/* Where the manifests are published (build.json's "gitops"), so that `factory publish
+/* Where the manifests are published (bundle.json's "gitops"), so that `factory publish
  * out/<app>` needs no recipe. */
 struct bundle_gitops {
 	char *url;
@@ -47,17 +51,37 @@ struct bundle_gitops {
 	char *scripts_hash;
 };
 
-/* Sets (or, with `gitops` NULL, removes) the "gitops" object of <app_dir>/build.json and
- * keeps the rest of the file; creates the file if needed. */
+/* Sets (or, with `gitops` NULL, removes) the "gitops" object of bundle.json and keeps the
+ * rest of the file; creates the file if needed. */
 int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *gitops, struct error *err);
 /* ERROR_NOT_FOUND when the bundle records no GitOps target. */
 int bundle_read_gitops(const char *app_dir, struct bundle_gitops *gitops, struct error *err);
 void bundle_gitops_clear(struct bundle_gitops *gitops);
 
-/* The text of build.json: the target and the GitOps destination (either may be NULL). */
-char *bundle_build_json(const struct bundle_target *target, const struct bundle_gitops *gitops, size_t *size);
+/* A document beside bundle.json (an SBOM, the provenance) and its digest. */
+struct bundle_document {
+	const char *name;
+	char sha256[65];
+};
 
-/* Records the references an image was pushed as (pushed.json). */
+struct bundle_info {
+	const struct bom *bom;               /* the app, recipe, base, image, manifests */
+	const struct bundle_target *target;  /* NULL: the image goes to no registry */
+	const struct bundle_gitops *gitops;  /* NULL: the manifests are not published */
+	const char *inputs_key;              /* build_inputs_key; NULL or "" when unknown */
+	const struct bundle_document *documents;
+	size_t document_count;
+	const json_t *pushed; /* the previous bundle's references, when its image is this one */
+};
+
+/* The text of bundle.json. */
+char *bundle_json(const struct bundle_info *info, size_t *size);
+
+/* Records the references an image was pushed as (bundle.json's "pushed"). */
 int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err);
+/* What the bundle was last pushed as (a JSON array of references), or NULL. */
+json_t *bundle_read_pushed(const char *app_dir);
+/* After a render alone: bundle.json's "manifests" from bom->files, the rest kept. */
+int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err);
 
 #endif

@@ -245,6 +245,8 @@ static int build_layer(struct image_build *b, struct layer_plan *lp, const struc
 	snprintf(d->digest, sizeof(d->digest), "%s", res.digest);
 	d->size = res.size;
 	d->created_by = xasprintf("factory: %s layer", lp->name);
+	if (b->own_count < sizeof(b->own) / sizeof(b->own[0]))
+		b->own[b->own_count++] = (struct image_own_layer){lp->name, b->image.layer_count - 1};
 	/* remember the diffID for the config */
 	json_array_append_new(json_object_get(json_object_get(b->image.config_json, "rootfs"), "diff_ids"),
 			      json_string(res.diff_id));
@@ -412,22 +414,180 @@ static int build_runtime_layer(struct image_build *b, const struct pyruntime *rt
 	return rc;
 }
 
-json_t *image_build_inputs(const struct image_build *b)
-{
-	json_t *python, *wheels;
+/* ---- the bill of materials --------------------------------------------------------------- */
 
-	if (!b->has_runtime && !b->wheel_count)
-		return NULL;
-	python = json_object();
-	if (b->has_runtime)
-		json_object_set_new(python, "runtime",
-				    json_pack("{s:s, s:s}", "sha256", b->runtime_sha256, "version", b->runtime_version));
-	wheels = json_array();
-	for (size_t i = 0; i < b->wheel_count; i++)
-		json_array_append_new(wheels, json_pack("{s:s, s:s}", "filename", b->wheels[i].filename, "sha256",
-							b->wheels[i].sha256));
-	json_object_set_new(python, "wheels", wheels);
-	return json_pack("{s:o}", "python", python);
+static size_t own_layer(const struct image_build *b, const char *content)
+{
+	for (size_t i = 0; i < b->own_count; i++)
+		if (strcmp(b->own[i].content, content) == 0)
+			return b->own[i].index;
+	return 0;
+}
+
+static struct bom_component *bom_add(struct bom *bom, enum bom_kind kind, size_t layer)
+{
+	struct bom_component *c;
+
+	bom->components = realloc(bom->components, (bom->component_count + 1) * sizeof(*bom->components));
+	if (!bom->components)
+		abort();
+	c = &bom->components[bom->component_count++];
+	memset(c, 0, sizeof(*c));
+	c->kind = kind;
+	c->layer = layer;
+	return c;
+}
+
+static const struct fetch_item *find_item(const struct plan *plan, const char *coordinate)
+{
+	for (size_t i = 0; i < plan->count; i++)
+		if (strcmp(plan->items[i].coordinate, coordinate) == 0)
+			return &plan->items[i];
+	return NULL;
+}
+
+/* pkg:maven/group/artifact@version, qualifiers in the purl spec's sorted order. */
+static char *maven_purl(const struct maven_coord *c)
+{
+	bool jar = strcmp(c->extension, "jar") == 0;
+
+	if (c->classifier)
+		return xasprintf("pkg:maven/%s/%s@%s?classifier=%s%s%s", c->group, c->artifact, c->version, c->classifier,
+				 jar ? "" : "&type=", jar ? "" : c->extension);
+	return xasprintf("pkg:maven/%s/%s@%s%s%s", c->group, c->artifact, c->version, jar ? "" : "?type=",
+			 jar ? "" : c->extension);
+}
+
+/* By layer, then by path and file: the same inputs list the same way. */
+static int compare_components(const void *a, const void *b)
+{
+	const struct bom_component *x = a, *y = b;
+	int c;
+
+	if (x->layer != y->layer)
+		return x->layer < y->layer ? -1 : 1;
+	if ((c = strcmp(x->path ? x->path : "", y->path ? y->path : "")) != 0)
+		return c;
+	return strcmp(x->file_name ? x->file_name : "", y->file_name ? y->file_name : "");
+}
+
+static int bom_artifacts(struct bom *bom, const struct image_build *b, const struct recipe *r, const struct plan *plan,
+			 struct error *err)
+{
+	for (size_t i = 0; i < r->artifact_count; i++) {
+		const struct recipe_artifact *a = &r->artifacts[i];
+		const struct fetch_item *item = find_item(plan, a->coordinate);
+		struct bom_component *c;
+		struct maven_coord mc;
+		char *repo_path, *path;
+		bool seen = false;
+
+		if (!item)
+			return error_set(err, ERROR_INTERNAL, "%s was not fetched", a->coordinate);
+		if (maven_coord_parse(a->coordinate, &mc, err) < 0)
+			return -1;
+		repo_path = maven_coord_path(&mc);
+		path = xasprintf("/opt/flink/%s/%s", a->destination, fs_basename(repo_path));
+		for (size_t k = 0; k < bom->component_count && !seen; k++)
+			seen = bom->components[k].path && strcmp(bom->components[k].path, path) == 0;
+		if (seen) { /* listed twice, installed once */
+			free(path);
+			free(repo_path);
+			maven_coord_free(&mc);
+			continue;
+		}
+		c = bom_add(bom, BOM_MAVEN, own_layer(b, a->catalog_name ? "connectors" : "jars"));
+		c->name = xstrdup(mc.artifact);
+		c->group = xstrdup(mc.group);
+		c->version = xstrdup(mc.version);
+		c->classifier = mc.classifier ? xstrdup(mc.classifier) : NULL;
+		c->extension = xstrdup(mc.extension);
+		c->purl = maven_purl(&mc);
+		c->file_name = xstrdup(fs_basename(repo_path));
+		c->path = path;
+		c->download_url = item->url ? xstrdup(item->url) : NULL;
+		c->repository_url = item->repository_url ? xstrdup(item->repository_url) : NULL;
+		snprintf(c->sha256, sizeof(c->sha256), "%s", item->sha256);
+		snprintf(c->sha1, sizeof(c->sha1), "%s", item->sha1);
+		free(repo_path);
+		maven_coord_free(&mc);
+	}
+	return 0;
+}
+
+static int bom_python(struct bom *bom, const struct image_build *b, const struct recipe *r,
+		      const struct image_inputs *in, struct error *err)
+{
+	if (b->has_runtime) {
+		const struct recipe_python_runtime *spec = &r->python_runtime;
+		struct bom_component *c = bom_add(bom, BOM_RUNTIME, own_layer(b, "python runtime"));
+		c->name = xstrdup("python");
+		c->version = xstrdup(b->runtime_version);
+		c->file_name = xstrdup(fs_basename(spec->url ? spec->url : spec->file));
+		c->path = xstrdup(in->runtime.path);
+		c->download_url = spec->url ? xstrdup(spec->url) : NULL;
+		snprintf(c->sha256, sizeof(c->sha256), "%s", b->runtime_sha256);
+	}
+	for (size_t i = 0; i < b->wheel_count; i++) {
+		const struct python_wheel *w = &b->wheels[i];
+		struct wheel_name name;
+		char normalized[128];
+		struct bom_component *c;
+		if (wheel_parse_filename(w->filename, &name, err) < 0)
+			return -1;
+		python_normalize_name(name.distribution, normalized, sizeof(normalized));
+		c = bom_add(bom, BOM_WHEEL, own_layer(b, "python"));
+		c->name = xstrdup(normalized);
+		c->version = xstrdup(name.version);
+		c->purl = xasprintf("pkg:pypi/%s@%s", normalized, name.version);
+		c->file_name = xstrdup(w->filename);
+		c->path = xasprintf("/%s", in->target.site_packages);
+		snprintf(c->sha256, sizeof(c->sha256), "%s", w->sha256);
+	}
+	return 0;
+}
+
+int image_bom(const struct image_build *b, const struct recipe *r, const struct plan *plan,
+	      const struct image_inputs *in, struct cache *cache, struct bom *bom, struct error *err)
+{
+	static const struct {
+		const char *layer, *content;
+	} names[] = {{"python runtime", "python-runtime"}, {"connectors", "connectors"}, {"jars", "jars"},
+		     {"python", "wheels"}, {"files", "files"}};
+
+	snprintf(bom->image_manifest, sizeof(bom->image_manifest), "%s", b->manifest.digest);
+	snprintf(bom->image_config, sizeof(bom->image_config), "%s", b->image.config.digest);
+	bom->layers = calloc(b->image.layer_count + 1, sizeof(*bom->layers));
+	if (!bom->layers)
+		abort();
+	for (size_t i = 0; i < b->image.layer_count; i++) {
+		struct bom_layer *l = &bom->layers[bom->layer_count++];
+		snprintf(l->digest, sizeof(l->digest), "%s", b->image.layers[i].digest);
+		l->size = b->image.layers[i].size;
+		l->media_type = xstrdup(b->image.layers[i].media_type);
+		l->base = i < b->base_layers;
+	}
+	for (size_t i = 0; i < b->own_count; i++)
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (strcmp(b->own[i].content, names[k].layer) == 0)
+				bom->layers[b->own[i].index].content = xstrdup(names[k].content);
+	if (bom_python(bom, b, r, in, err) < 0 || bom_artifacts(bom, b, r, plan, err) < 0)
+		return -1;
+	for (size_t i = 0; i < r->file_count; i++) {
+		const struct recipe_file *f = &r->files[i];
+		char *source = fs_path_join(r->dir, f->source);
+		struct bom_component *c = bom_add(bom, BOM_FILE, own_layer(b, "files"));
+		int rc = cache_file_sha256(cache, source, c->sha256, err);
+		free(source);
+		c->name = xstrdup(f->destination);
+		c->file_name = xstrdup(fs_basename(f->source));
+		c->path = xstrdup(f->destination);
+		if (rc < 0)
+			return -1;
+	}
+	if (bom->component_count > 1)
+		qsort(bom->components, bom->component_count, sizeof(*bom->components), compare_components);
+	return 0;
 }
 
 /* ---- config and manifest ---------------------------------------------------------------- */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "base.h"
+#include "bom.h"
 #include "config.h"
 #include "cache.h"
 #include "diag.h"
@@ -35,17 +36,19 @@ struct image_build {
 	size_t built;  /* layers written in this run */
 	size_t reused; /* layers whose inputs were unchanged */
 	char *tag;
-	/* What went into the Python layers, for build.json. */
+	/* What went into the Python layers, for the bill of materials. */
 	bool has_runtime;
 	char runtime_sha256[65];
 	char runtime_version[24];
 	struct python_wheel *wheels;
 	size_t wheel_count;
+	/* factory's own layers: what each holds and where it is in image.layers */
+	struct image_own_layer {
+		const char *content; /* "python runtime", "connectors", "jars", "python", "files" */
+		size_t index;
+	} own[8];
+	size_t own_count;
 };
-
-/* The inputs of the build that the manifests do not show (the Python runtime and wheels), as
- * a JSON object for build.json; NULL when there are none. */
-json_t *image_build_inputs(const struct image_build *build);
 
 /* Checks the base against the recipe (Flink-aware lint) and assembles the image into the
  * cache from what is there already: `plan` holds the fetched JARs, `inputs` the base, the
@@ -55,5 +58,10 @@ int image_assemble(struct image_build *out, const struct recipe *recipe, const s
 		   const struct image_inputs *inputs, struct cache *cache, const struct image_options *options,
 		   struct diag_list *diags, struct error *err);
 void image_build_clear(struct image_build *build);
+
+/* The image's part of the bill of materials: its digests, every layer, and each input (JAR,
+ * wheel, runtime, file) with the layer that holds it. Reads nothing but stat records. */
+int image_bom(const struct image_build *build, const struct recipe *recipe, const struct plan *plan,
+	      const struct image_inputs *inputs, struct cache *cache, struct bom *bom, struct error *err);
 
 #endif

@@ -68,18 +68,16 @@ static int fetch_from_base(void *ctx, const char *digest, char **path, struct er
 	return rc;
 }
 
-/* pushed.json records exactly these references: this image went there before. */
+/* The bundle records exactly these references as pushed: this image went there before. */
 static bool pushed_before(const char *app_dir, char *const *references, size_t count)
 {
-	char *path = fs_path_join(app_dir, "pushed.json");
-	json_t *doc = json_load_file(path, 0, NULL), *list = json_object_get(doc, "pushed");
+	json_t *list = bundle_read_pushed(app_dir);
 	bool same = json_array_size(list) == count;
 
 	for (size_t i = 0; same && i < count; i++)
 		same = json_string_value(json_array_get(list, i)) &&
 		       strcmp(json_string_value(json_array_get(list, i)), references[i]) == 0;
-	json_decref(doc);
-	free(path);
+	json_decref(list);
 	return same;
 }
 

@@ -21,7 +21,7 @@ struct push_result {
 	long long base_relayed_bytes;
 };
 
-/* Pushes <app_dir>/image as described by <app_dir>/build.json and records pushed.json
+/* Pushes <app_dir>/image as described by <app_dir>/bundle.json and records where in it
  * (unless it already says so).
  * `hooks` (may be NULL) sees each blob and can stop the push between blobs. */
 int push_bundle(const char *app_dir, const struct config *config, const struct registry_push_hooks *hooks,

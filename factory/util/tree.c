@@ -99,6 +99,14 @@ void tree_each_link(const struct tree *t, void (*fn)(void *ctx, const char *path
 			fn(ctx, t->files[i].path, t->files[i].source);
 }
 
+void tree_each_bytes(const struct tree *t, void (*fn)(void *ctx, const char *path, const void *data, size_t size),
+		     void *ctx)
+{
+	for (size_t i = 0; i < t->count; i++)
+		if (!t->files[i].source)
+			fn(ctx, t->files[i].path, t->files[i].data, t->files[i].size);
+}
+
 static bool holds(const char *target, struct tree_file *f)
 {
 	char *path = fs_path_join(target, f->path);

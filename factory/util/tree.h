@@ -37,4 +37,8 @@ int tree_write(struct tree *tree, const char *target, bool *changed, struct erro
  * a blob whose link count tree_write changed). */
 void tree_each_link(const struct tree *tree, void (*fn)(void *ctx, const char *path, const char *source), void *ctx);
 
+/* Calls `fn` with every file given as bytes, in the order they were added. */
+void tree_each_bytes(const struct tree *tree, void (*fn)(void *ctx, const char *path, const void *data, size_t size),
+		     void *ctx);
+
 #endif
