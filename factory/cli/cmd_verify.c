@@ -27,7 +27,9 @@ const struct opt_command cmd_verify_spec = {
 		       "is what it was when it was last hashed, so that a build with nothing to do reads\n"
 		       "nothing. verify reads every byte instead: without arguments every blob of the cache\n"
 		       "(a damaged one is removed, to be fetched or built again); with bundles, each image\n"
-		       "layout (index.json, manifest, config, layers, every blob against its digest). Exit 1\n"
+		       "layout (index.json, manifest, config, layers, every blob against its digest) and\n"
+		       "bundle.json against the bundle (the image, each manifest file and document by\n"
+		       "sha256, no unlisted file in manifests/, the provenance's subjects). Exit 1\n"
 		       "when anything is wrong. The configuration is --config, else $FACTORY_CONFIG, else\n"
 		       "the nearest factory.yaml above the first bundle or the current directory.",
 	.options = verify_options,
@@ -47,11 +49,12 @@ int cmd_verify(int argc, char **argv)
 	struct cache *cache = NULL;
 	struct diag_list diags;
 	struct error err = {0};
-	json_t *problems = json_array();
+	json_t *problems = json_array(), *notes = json_array();
 	int status, rc;
 
 	if ((status = opt_parse(&cmd_verify_spec, argc, argv, &args, &common)) >= 0) {
 		json_decref(problems);
+		json_decref(notes);
 		return status;
 	}
 	output_init(&out, cmd_verify_spec.name, &common);
@@ -68,16 +71,21 @@ int cmd_verify(int argc, char **argv)
 	output_end_progress(&out);
 	for (size_t i = 0; i < report.problem_count; i++)
 		json_array_append_new(problems, output_json_text(report.problems[i]));
+	for (size_t i = 0; i < report.note_count; i++)
+		json_array_append_new(notes, output_json_text(report.notes[i]));
 	output_set(&out, "checked", json_integer((json_int_t)report.checked));
 	output_set(&out, "bytes", json_integer((json_int_t)report.bytes));
 	output_set(&out, "absentLayers", json_integer((json_int_t)report.absent));
 	output_set(&out, "problems", problems);
+	output_set(&out, "notes", notes);
 	if (rc == 0 && !out.json) {
 		for (size_t i = 0; i < report.problem_count; i++)
 			fprintf(stderr, "factory: %s\n", report.problems[i]);
+		for (size_t i = 0; i < report.note_count; i++)
+			fprintf(stderr, "factory: note: %s\n", report.notes[i]);
 		if (!out.quiet) {
-			printf("verified %zu blobs (%lld bytes): %zu damaged or missing", report.checked, report.bytes,
-			       report.problem_count);
+			printf("verified %zu files (%lld bytes): %zu problem%s", report.checked, report.bytes,
+			       report.problem_count, report.problem_count == 1 ? "" : "s");
 			if (report.absent)
 				printf("; %zu layers left in the base's registry", report.absent);
 			printf("\n");

@@ -158,8 +158,11 @@ char *bundle_json(const struct bundle_info *info, size_t *size)
 			json_object_set_new(base, "name", json_string(bom->base_name));
 		json_object_set_new(doc, "base", base);
 	}
-	if (bom->image_manifest[0])
+	if (bom->image_manifest[0]) {
 		json_object_set_new(doc, "image", image_json(bom, info->target));
+		/* what a rebuild needs to give the same digests (factory verify RECIPE) */
+		json_object_set_new(doc, "sourceDateEpoch", json_integer((json_int_t)bom->epoch));
+	}
 	for (size_t i = 0; i < bom->file_count; i++)
 		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
 	json_object_set_new(doc, "manifests", files);

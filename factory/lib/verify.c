@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "oci.h"
@@ -18,6 +19,9 @@ void verify_report_clear(struct verify_report *r)
 	for (size_t i = 0; i < r->problem_count; i++)
 		free(r->problems[i]);
 	free(r->problems);
+	for (size_t i = 0; i < r->note_count; i++)
+		free(r->notes[i]);
+	free(r->notes);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -27,6 +31,14 @@ static void problem(struct verify_report *r, char *line)
 	if (!r->problems)
 		abort();
 	r->problems[r->problem_count++] = line;
+}
+
+static void note(struct verify_report *r, char *line)
+{
+	r->notes = realloc(r->notes, (r->note_count + 1) * sizeof(*r->notes));
+	if (!r->notes)
+		abort();
+	r->notes[r->note_count++] = line;
 }
 
 static bool is_hex64(const char *s)
@@ -142,6 +154,138 @@ static json_t *load_json(const char *path, struct verify_report *r)
 	return doc;
 }
 
+/* A string member, "" when absent. */
+static const char *text_of(const json_t *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(o, key));
+	return v ? v : "";
+}
+
+/* A file bundle.json lists, against the sha256 it records. */
+static void check_listed(const char *app_dir, const char *name, const char *want, struct verify_report *r)
+{
+	char *path = fs_path_join(app_dir, name), hex[65];
+	struct error read_err = {0};
+
+	r->checked++;
+	if (!want || !is_hex64(want))
+		problem(r, xasprintf("%s/%s: bundle.json records no valid sha256 for %s", app_dir, BUNDLE_FILE, name));
+	else if (digest_file_sha256(path, hex, &read_err) < 0)
+		problem(r, xasprintf("%s is missing or unreadable: %s", path, read_err.message));
+	else if (strcmp(hex, want) != 0)
+		problem(r, xasprintf("%s was changed after the build: it hashes to %s, %s records %s", path, hex,
+				     BUNDLE_FILE, want));
+	free(path);
+}
+
+/* Files under manifests/ that bundle.json does not list: added after the build. */
+static void check_unlisted(const char *app_dir, const char *rel, const json_t *listed, struct verify_report *r)
+{
+	char *dir = fs_path_join(app_dir, rel);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d)) != NULL) {
+		char *child;
+		struct stat st;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		child = xasprintf("%s/%s", rel, e->d_name);
+		char *path = fs_path_join(app_dir, child);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			check_unlisted(app_dir, child, listed, r);
+		else if (!json_object_get(listed, child))
+			problem(r, xasprintf("%s is not part of the bundle (%s does not list it)", path, BUNDLE_FILE));
+		free(path);
+		free(child);
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+}
+
+/* The provenance names this image and these manifest files as its subjects. */
+static void check_provenance(const char *app_dir, const json_t *bundle, struct verify_report *r)
+{
+	char *path = fs_path_join(app_dir, "provenance.json");
+	json_t *doc = load_json(path, r), *subject, *files = json_object_get(bundle, "manifests");
+	const char *image = json_string_value(json_object_get(json_object_get(bundle, "image"), "manifest"));
+	size_t i, matched = 0;
+
+	json_array_foreach(json_object_get(doc, "subject"), i, subject) {
+		const char *name = json_string_value(json_object_get(subject, "name"));
+		const char *sha = json_string_value(json_object_get(json_object_get(subject, "digest"), "sha256"));
+		const char *want = name ? json_string_value(json_object_get(files, name)) : NULL;
+		if (!name || !sha)
+			continue;
+		if (want) {
+			matched++;
+			if (strcmp(want, sha) != 0)
+				problem(r, xasprintf("%s: its subject %s has sha256 %s, the bundle's file %s", path, name, sha,
+						     want));
+		} else if (image && strcmp(image + 7, sha) == 0) {
+			matched++;
+		} else {
+			problem(r, xasprintf("%s: its subject %s (sha256 %s) is not part of this bundle", path, name, sha));
+		}
+	}
+	if (doc && matched < json_object_size(files) + (image ? 1 : 0))
+		problem(r, xasprintf("%s does not cover the whole bundle (a render after the build?): run 'factory build'",
+				     path));
+	json_decref(doc);
+	free(path);
+}
+
+static void check_record(const char *app_dir, const char *manifest_digest, const json_t *manifest,
+			 struct verify_report *r)
+{
+	char *path = fs_path_join(app_dir, BUNDLE_FILE);
+	json_t *bundle, *image, *layers, *files, *docs, *value;
+	const char *key;
+	size_t i;
+
+	if (access(path, F_OK) != 0) {
+		note(r, xasprintf("%s has no %s (a bundle of an older factory): only its image layout was checked",
+				  app_dir, BUNDLE_FILE));
+		free(path);
+		return;
+	}
+	bundle = load_json(path, r);
+	image = json_object_get(bundle, "image");
+	layers = json_object_get(image, "layers");
+	if (image && manifest_digest && strcmp(text_of(image, "manifest"), manifest_digest) != 0)
+		problem(r, xasprintf("%s records the image '%s' but the layout holds %s", path, text_of(image, "manifest"),
+				     manifest_digest));
+	if (image && manifest) {
+		const char *config = json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
+		json_t *mlayers = json_object_get(manifest, "layers");
+		if (!config || strcmp(text_of(image, "config"), config) != 0)
+			problem(r, xasprintf("%s records another image config than the layout's manifest", path));
+		if (json_array_size(layers) != json_array_size(mlayers))
+			problem(r, xasprintf("%s records %zu layers, the layout's manifest has %zu", path,
+					     json_array_size(layers), json_array_size(mlayers)));
+		for (i = 0; i < json_array_size(layers) && i < json_array_size(mlayers); i++) {
+			const char *want = json_string_value(json_object_get(json_array_get(layers, i), "digest"));
+			const char *got = json_string_value(json_object_get(json_array_get(mlayers, i), "digest"));
+			if (!want || !got || strcmp(want, got) != 0)
+				problem(r, xasprintf("%s: layer %zu is %s, the layout's manifest has %s", path, i + 1,
+						     want ? want : "(none)", got ? got : "(none)"));
+		}
+	}
+	files = json_object_get(bundle, "manifests");
+	json_object_foreach(files, key, value)
+		check_listed(app_dir, key, json_string_value(value), r);
+	if (json_is_object(files))
+		check_unlisted(app_dir, "manifests", files, r);
+	docs = json_object_get(bundle, "documents");
+	json_object_foreach(docs, key, value)
+		check_listed(app_dir, key, json_string_value(value), r);
+	if (json_object_get(docs, "provenance.json"))
+		check_provenance(app_dir, bundle, r);
+	json_decref(bundle);
+	free(path);
+}
+
 int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *r,
 		  const volatile sig_atomic_t *interrupted, struct error *err)
 {
@@ -149,6 +293,7 @@ int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report
 	char *index_path = fs_path_join(layout, "index.json"), *manifest_path = NULL;
 	json_t *index = NULL, *manifest = NULL, *layer;
 	const char *digest;
+	char *manifest_digest = NULL;
 	size_t i;
 	int rc = 0;
 
@@ -170,6 +315,7 @@ int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report
 		goto out;
 	}
 	manifest_path = fs_path_join(blobs, digest + 7);
+	manifest_digest = xstrdup(digest);
 	manifest = load_json(manifest_path, r);
 	digest = json_string_value(json_object_get(json_object_get(manifest, "config"), "digest"));
 	if (manifest && (!digest || !oci_digest_valid(digest) || !check_layout_blob(blobs, digest, cache, r)))
@@ -183,7 +329,10 @@ int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report
 		else if (!check_layout_blob(blobs, digest, cache, r))
 			r->absent++;
 	}
+	if (rc == 0)
+		check_record(app_dir, manifest_digest, manifest, r);
 out:
+	free(manifest_digest);
 	json_decref(manifest);
 	json_decref(index);
 	free(manifest_path);

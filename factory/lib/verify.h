@@ -16,6 +16,8 @@ struct verify_report {
 	size_t absent;      /* layers a bundle names but leaves in the base's registry */
 	char **problems;    /* one line each: what is wrong and what was done */
 	size_t problem_count;
+	char **notes;       /* what could not be checked, and why (not a failure) */
+	size_t note_count;
 };
 
 void verify_report_clear(struct verify_report *report);
@@ -27,7 +29,10 @@ int verify_cache(struct cache *cache, struct verify_report *report, const volati
 
 /* <app_dir>/image: index.json, the manifest it names, its config and layers, every blob
  * against its name. A damaged blob is also rechecked in `cache` (may be NULL), which it is
- * usually a hard link of, so that the next build does not trust it. */
+ * usually a hard link of, so that the next build does not trust it. Then bundle.json
+ * against the bundle: the image it records is the layout's, every manifest file and
+ * document it lists hashes to its digest, no file is in manifests/ that it does not list,
+ * and the provenance's subjects are this image and these files. */
 int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *report,
 		  const volatile sig_atomic_t *interrupted, struct error *err);
 
