@@ -1,27 +1,36 @@
-/* factory verify [out/<app> ...] */
+/* factory verify [out/<app> | RECIPE ...] */
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include "build.h"
+#include "bundle.h"
 #include "cache.h"
 #include "commands.h"
+#include "fsutil.h"
 #include "output.h"
+#include "util.h"
 #include "verify.h"
 #include "workspace.h"
 
 struct verify_args {
 	bool cache;
+	const char *output;
 };
 
 static const struct opt_entry verify_options[] = {
 	{OPT_FLAG, "cache", 0, NULL, "with bundles: check the whole cache too", offsetof(struct verify_args, cache), 0, 0},
+	{OPT_STRING, "output", 'o', "DIR", "with a recipe: where its bundle is (default: out)",
+	 offsetof(struct verify_args, output), 0, 0},
 	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
 const struct opt_command cmd_verify_spec = {
 	.name = "verify",
-	.args = "[out/<app>...]",
+	.args = "[out/<app>... | RECIPE...]",
 	.summary = "read back and hash the cache or bundles, trusting nothing",
 	.description = "Builds trust a cached blob while its stat data (device, inode, size, mtime, ctime)\n"
 		       "is what it was when it was last hashed, so that a build with nothing to do reads\n"
@@ -29,14 +38,76 @@ const struct opt_command cmd_verify_spec = {
 		       "(a damaged one is removed, to be fetched or built again); with bundles, each image\n"
 		       "layout (index.json, manifest, config, layers, every blob against its digest) and\n"
 		       "bundle.json against the bundle (the image, each manifest file and document by\n"
-		       "sha256, no unlisted file in manifests/, the provenance's subjects). Exit 1\n"
+		       "sha256, no unlisted file in manifests/, the provenance's subjects). With a recipe,\n"
+		       "its bundle (out/<app>, or under -o DIR) is checked so and then rebuilt from\n"
+		       "factory.lock in a scratch directory, every cached input hashed again, with the\n"
+		       "bundle's SOURCE_DATE_EPOCH: each digest that differs is named. Exit 1\n"
 		       "when anything is wrong. The configuration is --config, else $FACTORY_CONFIG, else\n"
 		       "the nearest factory.yaml above the first bundle or the current directory.",
 	.options = verify_options,
-	.shared = OPT_CONFIG | OPT_QUIET | OPT_JSON,
+	.shared = OPT_CONFIG | OPT_CATALOG | OPT_QUIET | OPT_JSON,
 	.min_args = 0,
 	.max_args = 64,
 };
+
+/* RECIPE: its bundle against itself, then against a rebuild from the lock. */
+static int verify_recipe(const char *recipe, const struct verify_args *args, const struct opt_common *common,
+			 struct cache *cache, struct verify_report *report, struct diag_list *diags, struct error *err)
+{
+	struct build_options o = {.recipe_path = recipe, .interrupted = cmd_interrupted(), .version = cmd_version()};
+	struct build_result first = {0}, rebuilt = {0};
+	char *bundle = NULL, *scratch = NULL, *prefix = NULL, *path = NULL;
+	const char *tmp = getenv("TMPDIR");
+	json_t *doc = NULL;
+	int rc;
+
+	o.workspace.config_path = common->config;
+	o.workspace.catalog_dir = common->catalog;
+	/* Nothing but the recipe, for its name. */
+	rc = build_run(&first, &o, diags, err);
+	if (rc == 0) {
+		bundle = fs_path_join(args->output ? args->output : "out", first.recipe->name);
+		rc = verify_bundle(bundle, cache, report, cmd_interrupted(), err);
+	}
+	if (rc == 0) {
+		path = fs_path_join(bundle, BUNDLE_FILE);
+		doc = json_load_file(path, 0, NULL);
+		o.epoch = json_integer_value(json_object_get(doc, "sourceDateEpoch"));
+		prefix = xasprintf("%s/factory-verify.", tmp && *tmp ? tmp : "/tmp");
+		rc = fs_make_temp_dir(prefix, &scratch, err);
+	}
+	if (rc == 0) {
+		char *app = NULL;
+		o.stages = BUILD_FETCH | BUILD_ASSEMBLE | BUILD_RENDER;
+		o.plan_mode = PLAN_FROZEN;
+		o.output_dir = scratch;
+		o.recheck = true;
+		rc = build_run(&rebuilt, &o, diags, err);
+		if (rc == 0) {
+			app = fs_path_join(scratch, first.recipe->name);
+			rc = verify_compare(bundle, app, report, err);
+		}
+		free(app);
+	}
+	if (scratch) {
+		struct error ignored = {0};
+		fs_remove_tree(scratch, &ignored);
+	}
+	json_decref(doc);
+	build_result_clear(&rebuilt);
+	build_result_clear(&first);
+	free(path);
+	free(prefix);
+	free(scratch);
+	free(bundle);
+	return rc;
+}
+
+static bool is_recipe(const char *arg)
+{
+	struct stat st;
+	return stat(arg, &st) == 0 && S_ISREG(st.st_mode);
+}
 
 int cmd_verify(int argc, char **argv)
 {
@@ -67,7 +138,9 @@ int cmd_verify(int argc, char **argv)
 		rc = verify_cache(cache, &report, cmd_interrupted(), &err);
 	}
 	for (int i = 0; rc == 0 && i < common.nargs; i++)
-		rc = verify_bundle(common.args[i], cache, &report, cmd_interrupted(), &err);
+		rc = is_recipe(common.args[i])
+			     ? verify_recipe(common.args[i], &args, &common, cache, &report, &diags, &err)
+			     : verify_bundle(common.args[i], cache, &report, cmd_interrupted(), &err);
 	output_end_progress(&out);
 	for (size_t i = 0; i < report.problem_count; i++)
 		json_array_append_new(problems, output_json_text(report.problems[i]));

@@ -416,6 +416,8 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 		   recipe_load(&r->recipe, o->recipe_path, r->workspace.catalog, &render_rules, diags, err)) {
 		return -1;
 	}
+	if (o->recheck && r->cache)
+		r->cache->distrust = true;
 	r->app_dir = fs_path_join(o->output_dir ? o->output_dir : "out", r->recipe->name);
 	r->image_dir = fs_path_join(r->app_dir, "image");
 	if ((o->stages & BUILD_FETCH) && (begin(o, BUILD_FETCH, err) || fetch_stage(r, o, diags, err) || stopped(o, err)))

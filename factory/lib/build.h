@@ -41,6 +41,7 @@ struct build_options {
 	enum plan_mode plan_mode;
 	long long epoch;        /* SOURCE_DATE_EPOCH */
 	const char *version;    /* factory's release, for the provenance's builder; NULL: "unknown" */
+	bool recheck;           /* hash every cached input it uses, trusting no stat record */
 	int level;              /* gzip level; 0: 6 */
 	const char *image;      /* render only: deploy this reference instead of the recipe's */
 	const volatile sig_atomic_t *interrupted;

@@ -341,3 +341,83 @@ out:
 	free(layout);
 	return rc;
 }
+
+/* One recorded digest of both bundles. */
+static void compare_one(const char *what, const char *want, const char *got, struct verify_report *r)
+{
+	r->checked++;
+	if (!want && !got)
+		return;
+	if (!want || !got || strcmp(want, got) != 0)
+		problem(r, xasprintf("%s differs: the bundle has %s, a rebuild gives %s", what, want ? want : "none",
+				     got ? got : "none"));
+}
+
+/* Every key of either map, compared. */
+static void compare_maps(const char *kind, const json_t *want, const json_t *got, bool skip_envelopes,
+			 struct verify_report *r)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)want, key, value) {
+		char *what;
+		if (skip_envelopes && strstr(key, ".dsse.json"))
+			continue;
+		what = xasprintf("%s %s", kind, key);
+		compare_one(what, json_string_value(value), json_string_value(json_object_get(got, key)), r);
+		free(what);
+	}
+	json_object_foreach((json_t *)got, key, value)
+		if (!json_object_get(want, key) && !(skip_envelopes && strstr(key, ".dsse.json"))) {
+			char *what = xasprintf("%s %s", kind, key);
+			compare_one(what, NULL, json_string_value(value), r);
+			free(what);
+		}
+}
+
+int verify_compare(const char *bundle_dir, const char *rebuilt, struct verify_report *r, struct error *err)
+{
+	char *want_path = fs_path_join(bundle_dir, BUNDLE_FILE), *got_path = fs_path_join(rebuilt, BUNDLE_FILE);
+	json_t *want = json_load_file(want_path, 0, NULL), *got = json_load_file(got_path, 0, NULL);
+	json_t *wi, *gi, *wl, *gl;
+	int rc = 0;
+
+	if (!json_is_object(want)) {
+		rc = error_set(err, ERROR_NOT_FOUND, "%s is missing or damaged: nothing to compare the rebuild with",
+			       want_path);
+		goto out;
+	}
+	if (!json_is_object(got)) {
+		rc = error_set(err, ERROR_INTERNAL, "the rebuild wrote no %s", got_path);
+		goto out;
+	}
+	compare_one("the recipe", text_of(json_object_get(want, "recipe"), "sha256"),
+		    text_of(json_object_get(got, "recipe"), "sha256"), r);
+	compare_one("factory.lock", json_string_value(json_object_get(json_object_get(want, "lock"), "sha256")),
+		    json_string_value(json_object_get(json_object_get(got, "lock"), "sha256")), r);
+	wi = json_object_get(want, "image");
+	gi = json_object_get(got, "image");
+	compare_one("the image manifest", json_string_value(json_object_get(wi, "manifest")),
+		    json_string_value(json_object_get(gi, "manifest")), r);
+	compare_one("the image config", json_string_value(json_object_get(wi, "config")),
+		    json_string_value(json_object_get(gi, "config")), r);
+	wl = json_object_get(wi, "layers");
+	gl = json_object_get(gi, "layers");
+	for (size_t i = 0; i < json_array_size(wl) || i < json_array_size(gl); i++) {
+		json_t *a = json_array_get(wl, i), *b = json_array_get(gl, i);
+		const char *content = json_string_value(json_object_get(a ? a : b, "content"));
+		char *what = content ? xasprintf("layer %zu (%s)", i + 1, content) : xasprintf("layer %zu (base)", i + 1);
+		compare_one(what, json_string_value(json_object_get(a, "digest")),
+			    json_string_value(json_object_get(b, "digest")), r);
+		free(what);
+	}
+	compare_maps("manifest file", json_object_get(want, "manifests"), json_object_get(got, "manifests"), false, r);
+	compare_maps("document", json_object_get(want, "documents"), json_object_get(got, "documents"), true, r);
+out:
+	json_decref(want);
+	json_decref(got);
+	free(want_path);
+	free(got_path);
+	return rc;
+}

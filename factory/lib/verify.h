@@ -36,4 +36,10 @@ int verify_cache(struct cache *cache, struct verify_report *report, const volati
 int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *report,
 		  const volatile sig_atomic_t *interrupted, struct error *err);
 
+/* A rebuild (`rebuilt`, an app directory) against the bundle: every digest bundle.json
+ * records (the recipe, the lock, the image manifest and config, each layer, each manifest file,
+ * each document except signature envelopes, whose ECDSA signatures differ between runs), each
+ * difference a problem naming what differs. */
+int verify_compare(const char *bundle_dir, const char *rebuilt, struct verify_report *report, struct error *err);
+
 #endif

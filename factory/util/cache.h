@@ -15,6 +15,8 @@
 #include <sys/types.h>
 
 #include "digest.h"
+#include <stdbool.h>
+
 #include "error.h"
 
 struct statrec;
@@ -24,6 +26,7 @@ struct cache {
 	int lock_fd; /* shared flock held while the cache is open */
 	struct statrec *verified; /* <dir>/verified: stat records of hashed blobs and files */
 	char *cwd;                /* for the records of relative paths; NULL until needed */
+	bool distrust;            /* records are ignored: every blob and file read is hashed */
 };
 
 struct cache_writer {
