@@ -116,6 +116,7 @@ $(FUZZ_LIB): $(FUZZ_LIB_OBJS)
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_MAX_LEN_tar ?= 65536
 FUZZ_MAX_LEN_zip ?= 65536
+FUZZ_MAX_LEN_oci ?= 65536
 fuzz_seeds = $(if $(filter recipe,$1),tests/fuzz/seeds,tests/fuzz/seeds-$1)
 fuzz_corpus = $(if $(filter recipe,$1),$(BUILD)/fuzz-corpus,$(BUILD)/fuzz-corpus-$1)
 $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB) | deps

@@ -21,6 +21,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "util.h"
+#include "wwwauth.h"
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
 #define ACCEPT_MANIFESTS                                                                                    \
@@ -371,20 +372,6 @@ void registry_close(struct registry *reg)
 
 /* ---- requests ----------------------------------------------------------------------------- */
 
-/* Extracts key="value" from a WWW-Authenticate challenge. */
-static char *challenge_param(const char *challenge, const char *key)
-{
-	size_t len = strlen(key);
-
-	for (const char *p = challenge; (p = strcasestr(p, key)); p += len) {
-		if ((p == challenge || p[-1] == ' ' || p[-1] == ',') && p[len] == '=' && p[len + 1] == '"') {
-			const char *start = p + len + 2, *end = strchr(start, '"');
-			return end ? xasprintf("%.*s", (int)(end - start), start) : NULL;
-		}
-	}
-	return NULL;
-}
-
 static int run(struct http_transfer *t, struct error *err)
 {
 	return http_run_one(t, 5, err);
@@ -432,9 +419,10 @@ static const char *cached_token(struct registry *reg, const char *scope)
 
 /* The Bearer flow: ask the realm for a token for this scope, with credentials if we have
  * them. */
-static int fetch_token(struct registry *reg, const char *challenge, const char *scope, struct error *err)
+static int fetch_token(struct registry *reg, const struct wwwauth_challenge *challenge, const char *scope,
+		       struct error *err)
 {
-	char *realm = challenge_param(challenge, "realm"), *service = challenge_param(challenge, "service");
+	const char *realm = challenge->realm, *service = challenge->service;
 	char *url = NULL, *esc_service = NULL, *esc_scope = NULL;
 	struct download_body b = {.max = 1 << 20, .err = err};
 	struct http_transfer t = {0};
@@ -516,8 +504,6 @@ out:
 	if (c)
 		curl_easy_cleanup(c);
 	free(url);
-	free(realm);
-	free(service);
 	return rc;
 }
 
@@ -580,6 +566,7 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		struct download_body scratch = {.max = 1 << 20, .err = err};
 		const char *used_token;
 		char *challenge;
+		struct wwwauth_challenge parsed;
 		int rc;
 
 		t.url = rq->url;
@@ -674,19 +661,24 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		pthread_mutex_lock(&reg->lock);
 		if (!reg->credentials_loaded)
 			load_credentials(reg);
-		if (strncasecmp(challenge, "Bearer", 6) == 0) {
-			char *scope = challenge_param(challenge, "scope");
-			const char *wanted = rq->scope ? rq->scope : (scope ? scope : "");
+		if (wwwauth_parse(challenge, &parsed, err)) {
+			free(challenge);
+			pthread_mutex_unlock(&reg->lock);
+			return error_wrap(err, "registry %s answered 401 with a challenge factory cannot read", reg->host);
+		}
+		if (parsed.scheme == WWWAUTH_BEARER) {
+			const char *wanted = rq->scope ? rq->scope : (parsed.scope ? parsed.scope : "");
 			/* Another thread may have fetched a fresh one meanwhile; the one just refused
 			 * (expired) is replaced. */
 			const char *current = cached_token(reg, wanted);
-			rc = current && current != used_token ? 0 : fetch_token(reg, challenge, wanted, err);
-			free(scope);
+			rc = current && current != used_token ? 0 : fetch_token(reg, &parsed, wanted, err);
+			wwwauth_challenge_clear(&parsed);
 			free(challenge);
 			pthread_mutex_unlock(&reg->lock);
 			if (rc)
 				return -1;
 		} else {
+			wwwauth_challenge_clear(&parsed);
 			bool give_up = !reg->username || (reg->use_basic && attempt > 0);
 			free(challenge);
 			reg->use_basic = true;

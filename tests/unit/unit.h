@@ -45,5 +45,6 @@ extern const struct unit_test pyversion_tests[], toml_tests[], pyreq_tests[];
 extern const struct unit_test http_tests[];
 extern const struct unit_test render_tests[];
 extern const struct unit_test unarchive_tests[];
+extern const struct unit_test wwwauth_tests[];
 
 #endif
