@@ -108,7 +108,7 @@ static int parse_params(const char *header, const char **pp, struct wwwauth_chal
 	for (;;) {
 		const char *name = p;
 		size_t n = token_length(p);
-		char *value;
+		char *value = NULL;
 
 		if (!n)
 			return syntax_error(err, header, p, "a parameter name expected");
