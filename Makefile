@@ -83,14 +83,19 @@ $(BUILD)/factory-san: $(SAN_CMD_OBJS) $(SAN_LIB) | deps
 $(BUILD)/unit-san: $(SAN_UNIT_OBJS) $(SAN_LIB) | deps
 	$(CC) $(SAN) -o $@ $(SAN_UNIT_OBJS) $(SAN_LIB) $(PKG_LIBS) -lpthread
 
+# The DSSE module on the command line, for tests/t_dsse_openssl.sh (its envelopes against
+# openssl and back); built with the sanitizers as the unit tests are.
+$(BUILD)/dsse-tool-san: tests/tools/dsse_tool.c $(SAN_LIB) | deps
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKG_CFLAGS) $(INCLUDES) -o $@ $< $(SAN_LIB) $(PKG_LIBS) -lpthread
+
 -include $(wildcard $(BUILD)/rel/factory/*/*.d $(BUILD)/rel/factory/lib/render/*.d $(BUILD)/san/factory/*/*.d \
   $(BUILD)/san/factory/lib/render/*.d $(BUILD)/san/tests/unit/*.d)
 
 check:
 	@scripts/check-layers.sh
 
-test: check $(BUILD)/factory-san $(BUILD)/unit-san | deps
-	FACTORY=$(abspath $(BUILD)/factory-san) UNIT=$(abspath $(BUILD)/unit-san) \
+test: check $(BUILD)/factory-san $(BUILD)/unit-san $(BUILD)/dsse-tool-san | deps
+	FACTORY=$(abspath $(BUILD)/factory-san) UNIT=$(abspath $(BUILD)/unit-san) DSSE_TOOL=$(abspath $(BUILD)/dsse-tool-san) \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	tests/run.sh $(T)
 

@@ -4,7 +4,13 @@
 
 int main(int argc, char **argv)
 {
-	const struct unit_test *suites[] = {kustomize_tests, yaml_tests, recipe_tests, layer_tests, cache_tests, pypi_tests, pyversion_tests, toml_tests, pyreq_tests, http_tests, render_tests, unarchive_tests, wwwauth_tests, NULL};
+	const struct unit_test *suites[] = {
+		kustomize_tests, yaml_tests, recipe_tests, layer_tests, cache_tests, pypi_tests,
+		pyversion_tests, toml_tests, pyreq_tests, http_tests, render_tests, unarchive_tests,
+		wwwauth_tests,
+		dsse_tests,
+		NULL,
+	};
 	int failed = 0;
 
 	for (const struct unit_test **suite = suites; *suite; suite++) {

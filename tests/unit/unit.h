@@ -46,5 +46,6 @@ extern const struct unit_test http_tests[];
 extern const struct unit_test render_tests[];
 extern const struct unit_test unarchive_tests[];
 extern const struct unit_test wwwauth_tests[];
+extern const struct unit_test dsse_tests[];
 
 #endif
