@@ -159,6 +159,19 @@ rc=0
 t_check "credentials in python.index: refused, not echoed" sh -c \
     '[ "$1" -eq 1 ] && grep -q "python.index\[0\]: credentials in the URL" "$2" && ! grep -q "Idx-Secret-77" "$2"' _ "$rc" "$tmp/index.log"
 
+# So is a signing passphrase written in the file instead of a ${NAME} reference.
+cat > "$tmp/signing.yaml" <<YAML
+apiVersion: factory.dev/v1alpha1
+kind: Config
+signing: {key: keys/signing.pem, passphrase: "Sign-Secret-88"}
+cache: {dir: $tmp/cache}
+YAML
+rc=0
+"$FACTORY" validate --config "$tmp/signing.yaml" "$tmp/push/recipe.yaml" > "$tmp/signing.log" 2>&1 || rc=$?
+t_check "a literal signing.passphrase: refused with its position, not echoed" sh -c \
+    '[ "$1" -eq 1 ] && grep -q "signing.yaml:3:[0-9]*: error: signing.passphrase: write a \${NAME} reference" "$2" &&
+     ! grep -q "Sign-Secret-88" "$2"' _ "$rc" "$tmp/signing.log"
+
 # A fetch where one artifact fails writes no factory.lock: half a set of pins is not a lock.
 cat > "$tmp/app/recipe.yaml" <<YAML
 apiVersion: factory.dev/v1alpha1

@@ -10,6 +10,7 @@
 #include "fsutil.h"
 #include "http.h"
 #include "schema.h"
+#include "util.h"
 
 #define CONFIG_MAX_SIZE (256 * 1024)
 
@@ -93,6 +94,12 @@ static const struct schema_field limits_fields[] = {
 	{"minRateTime", &schema_string, 0},
 	{NULL, NULL, 0},
 };
+static const struct schema_field signing_fields[] = {
+	{"key", &schema_string, 0},
+	{"passphrase", &schema_string, 0},
+	{"publicKey", &schema_string, 0},
+	{NULL, NULL, 0},
+};
 static const struct schema_field config_fields[] = {
 	{"apiVersion", &(const struct schema){.type = SCHEMA_STRING,
 		.choices = (const char *const[]){CONFIG_API_VERSION, NULL}}, SCHEMA_REQUIRED},
@@ -107,6 +114,7 @@ static const struct schema_field config_fields[] = {
 	{"catalog", &schema_string, 0},
 	{"gitops", &(const struct schema){.type = SCHEMA_OBJECT, .fields = gitops_fields}, 0},
 	{"limits", &(const struct schema){.type = SCHEMA_OBJECT, .fields = limits_fields}, 0},
+	{"signing", &(const struct schema){.type = SCHEMA_OBJECT, .fields = signing_fields}, 0},
 	{NULL, NULL, 0},
 };
 static const struct schema config_schema = {.type = SCHEMA_OBJECT, .fields = config_fields};
@@ -244,6 +252,49 @@ static size_t read_limits(struct config *c, const struct ynode *limits, const ch
 	}
 	if (yscalar_int(ynode_get(limits, "expansionRatio"), &ratio))
 		c->limits.expansion_ratio = ratio;
+	return errors;
+}
+
+/* Whether `value` is one whole ${NAME} reference. */
+static bool is_env_reference(const char *value)
+{
+	size_t n = strlen(value);
+
+	if (n < 4 || strncmp(value, "${", 2) != 0 || value[n - 1] != '}' ||
+	    !(isalpha((unsigned char)value[2]) || value[2] == '_'))
+		return false;
+	for (size_t i = 3; i < n - 1; i++)
+		if (!isalnum((unsigned char)value[i]) && value[i] != '_')
+			return false;
+	return true;
+}
+
+static size_t read_signing(struct config *c, const struct ynode *signing, const char *file, struct diag_list *diags)
+{
+	const struct ynode *passphrase = ynode_get(signing, "passphrase");
+	const char *key = str_of(signing, "key", NULL), *public_key = str_of(signing, "publicKey", NULL);
+	const char *secret = str_of(signing, "passphrase", NULL);
+	size_t errors = 0;
+
+	if (key)
+		c->signing.key_path = absolute_from(c->dir, key);
+	if (public_key)
+		c->signing.public_key_path = absolute_from(c->dir, public_key);
+	if (!secret)
+		return 0;
+	/* Never echo the value, nor keep it: it may be the passphrase itself. */
+	if (!is_env_reference(secret)) {
+		diag_add(diags, DIAG_ERROR, file, passphrase->line, passphrase->col,
+			 "signing.passphrase: write a ${NAME} reference to an environment variable, not the passphrase "
+			 "itself (it would end up in the repository)");
+		errors++;
+	} else if (!key) {
+		diag_add(diags, DIAG_ERROR, file, passphrase->line, passphrase->col,
+			 "signing.passphrase: there is no signing.key to decrypt");
+		errors++;
+	} else {
+		c->signing.passphrase = xstrdup(secret);
+	}
 	return errors;
 }
 
@@ -401,6 +452,7 @@ int config_load(struct config **out, const char *path, struct diag_list *diags, 
 	c->git_author_name = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "name", NULL);
 	c->git_author_email = str_of(ynode_get(ynode_get(root, "gitops"), "author"), "email", NULL);
 	errors += read_limits(c, ynode_get(root, "limits"), path, diags);
+	errors += read_signing(c, ynode_get(root, "signing"), path, diags);
 	c->git_message = str_of(ynode_get(root, "gitops"), "message", NULL);
 	list = ynode_get(ynode_get(root, "gitops"), "remotes");
 	c->git_remotes = calloc(list ? list->count + 1 : 1, sizeof(*c->git_remotes));
@@ -445,6 +497,9 @@ void config_free(struct config *c)
 	free(c->python_indexes);
 	free(c->cache_dir);
 	free(c->catalog_dir);
+	free(c->signing.key_path);
+	free(c->signing.public_key_path);
+	free(c->signing.passphrase);
 	free(c->path);
 	free(c->dir);
 	ydoc_free(c->doc);

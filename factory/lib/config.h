@@ -61,6 +61,14 @@ struct config_limits {
 	struct http_limits http;   /* transferTimeout, minRate, minRateTime */
 };
 
+/* signing: the key that signs envelopes and the one that verifies them. */
+struct config_signing {
+	char *key_path;        /* absolute: the PEM private key; NULL for none */
+	char *passphrase;      /* its "${NAME}" reference, not the secret: config_expand it when the key
+				* is loaded, so a run that never signs needs no such variable */
+	char *public_key_path; /* absolute: the PEM public key; NULL: the public part of key_path */
+};
+
 struct config {
 	struct ydoc *doc; /* NULL for the built-in defaults */
 	char *path;       /* file it came from, NULL for defaults */
@@ -92,6 +100,7 @@ struct config {
 	size_t git_path_count;
 
 	struct config_limits limits;
+	struct config_signing signing;
 
 	/* Not from the file: who watches this run's HTTP exchanges (factory -v), set by the
 	 * caller through workspace_options; NULL for nobody. Every module that talks HTTP gets

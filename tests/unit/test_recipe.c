@@ -4,12 +4,14 @@
 #include "config.h"
 #include "digest.h"
 #include "flink.h"
+#include "fsutil.h"
 #include "maven.h"
 #include "recipe.h"
 #include "registry.h"
 #include "render.h"
 #include "schema.h"
 #include "unit.h"
+#include "util.h"
 
 static void test_deployment_names(struct unit_state *s)
 {
@@ -127,6 +129,80 @@ static void test_config_defaults(struct unit_state *s)
 	diag_list_free(&diags);
 }
 
+/* Loads a factory.yaml holding `signing` from a fresh directory; the diagnostics' messages
+ * joined by newlines into `messages`. */
+static int load_signing(const char *signing, char **dir, struct config **c, char messages[2048])
+{
+	struct diag_list diags;
+	struct error err = {0};
+	char *path, *text;
+	int rc;
+
+	if (fs_make_temp_dir("/tmp/factory-unit-config-", dir, &err))
+		abort();
+	path = fs_path_join(*dir, "factory.yaml");
+	text = xasprintf("apiVersion: factory.dev/v1alpha1\nkind: Config\nsigning: %s\n", signing);
+	if (fs_write_file_atomic(path, text, strlen(text), 0644, &err))
+		abort();
+	diag_list_init(&diags);
+	rc = config_load(c, path, &diags, &err);
+	messages[0] = '\0';
+	for (size_t i = 0; i < diags.count; i++)
+		snprintf(messages + strlen(messages), 2048 - strlen(messages), "%s\n", diags.items[i].message);
+	diag_list_free(&diags);
+	free(text);
+	free(path);
+	return rc;
+}
+
+static void test_config_signing(struct unit_state *s)
+{
+	struct config *c = NULL;
+	struct error err = {0};
+	char *dir = NULL, *want, *secret = NULL, messages[2048];
+
+	CHECK(s, load_signing("{key: keys/signing.pem, passphrase: \"${FACTORY_TEST_SIGNING}\"}", &dir, &c, messages) == 0);
+	want = fs_path_join(dir, "keys/signing.pem");
+	CHECK_STR(s, c ? c->signing.key_path : NULL, want);
+	/* The reference is kept, not the secret: a run that never signs needs no variable. */
+	CHECK_STR(s, c ? c->signing.passphrase : NULL, "${FACTORY_TEST_SIGNING}");
+	CHECK(s, c && c->signing.public_key_path == NULL);
+	setenv("FACTORY_TEST_SIGNING", "s3cret", 1);
+	CHECK(s, c && config_expand(c->signing.passphrase, &secret, &err) == 0);
+	CHECK_STR(s, secret, "s3cret");
+	unsetenv("FACTORY_TEST_SIGNING");
+	free(secret);
+	free(want);
+	config_free(c);
+	fs_remove_tree(dir, &err);
+	free(dir);
+
+	CHECK(s, load_signing("{publicKey: /etc/factory/signing.pub}", &dir, &c, messages) == 0);
+	CHECK_STR(s, c ? c->signing.public_key_path : NULL, "/etc/factory/signing.pub");
+	CHECK(s, c && !c->signing.key_path && !c->signing.passphrase);
+	config_free(c);
+	fs_remove_tree(dir, &err);
+	free(dir);
+
+	/* A passphrase written in the file is refused and never echoed. */
+	static const char *const refused[][2] = {
+		{"{key: k.pem, passphrase: Hunter2-Literal}", "signing.passphrase: write a ${NAME} reference"},
+		{"{key: k.pem, passphrase: \"x${PASS}\"}", "signing.passphrase: write a ${NAME} reference"},
+		{"{passphrase: \"${PASS}\"}", "there is no signing.key to decrypt"},
+		{"{key: k.pem, pubKey: k.pub}", "pubKey"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		CHECK(s, load_signing(refused[i][0], &dir, &c, messages) < 0 && c == NULL);
+		CHECK(s, strstr(messages, refused[i][1]) && !strstr(messages, "Hunter2"));
+		fs_remove_tree(dir, &err);
+		free(dir);
+	}
+
+	CHECK(s, config_load(&c, NULL, NULL, &err) == 0);
+	CHECK(s, c && !c->signing.key_path && !c->signing.passphrase && !c->signing.public_key_path);
+	config_free(c);
+}
+
 static void test_sidecars(struct unit_state *s)
 {
 	char hex[DIGEST_HEX_MAX];
@@ -195,6 +271,7 @@ const struct unit_test recipe_tests[] = {
 	{"maven_repository_paths", test_repository_paths},
 	{"config_expand", test_config_expand},
 	{"config_defaults", test_config_defaults},
+	{"config_signing", test_config_signing},
 	{"recipe_deployment_names", test_deployment_names},
 	{"recipe_flink_versions", test_versions},
 	{"recipe_maven_coordinates", test_coordinates},
