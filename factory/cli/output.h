@@ -71,7 +71,7 @@ void output_on_blob(void *ctx, const struct registry_push_progress *progress);
 
 /* JSON pieces shared by several commands. */
 json_t *output_json_plan(const struct plan *plan, const struct cache *cache);
-json_t *output_json_text(const char *s); /* a string, bytes that are not UTF-8 as \ooo; null for NULL */
+json_t *output_json_text(const char *s); /* jsontext_new: bytes that are not UTF-8 as \ooo; null for NULL */
 /* {dir, files, scriptsHash, image}; null for NULL. */
 json_t *output_json_manifests(const struct render_output *rendered, const char *app_dir);
 /* {reference, references, uploaded, mounted, existing}; null when nothing was pushed. */
