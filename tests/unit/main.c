@@ -9,6 +9,7 @@ int main(int argc, char **argv)
 		pyversion_tests, toml_tests, pyreq_tests, http_tests, render_tests, unarchive_tests,
 		wwwauth_tests,
 		dsse_tests,
+		sbom_tests,
 		NULL,
 	};
 	int failed = 0;

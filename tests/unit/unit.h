@@ -47,5 +47,6 @@ extern const struct unit_test render_tests[];
 extern const struct unit_test unarchive_tests[];
 extern const struct unit_test wwwauth_tests[];
 extern const struct unit_test dsse_tests[];
+extern const struct unit_test sbom_tests[];
 
 #endif
