@@ -8,7 +8,7 @@ set -euo pipefail
 
 cd "$TESTS_DIR/schemas"
 sums=$(t_tmpdir)/sha256
-grep -E '^[0-9a-f]{64}  operator-[^ ]+\.json$' README.md >"$sums" || true
+grep -E '^[0-9a-f]{64}  (operator-|sbom/)[^ ]+\.json$' README.md >"$sums" || true
 
 listed=$(awk '{print $2}' "$sums" | LC_ALL=C sort)
 present=$(find . -name '*.json' -printf '%P\n' | LC_ALL=C sort)
@@ -20,12 +20,19 @@ fi
 
 t_check "schemas: sha256 as recorded in README" sha256sum --quiet -c "$sums"
 
+# SPDX publishes its 2.3 schema as draft 2019-09; every other schema here is draft-07.
 for f in $present; do
-    t_check "schemas: $f is a Draft 7 schema" "$PYTHON" -c '
+    draft="Draft 7"
+    [[ $f == sbom/spdx/* ]] && draft="Draft 2019-09"
+    t_check "schemas: $f is a $draft schema" "$PYTHON" -c '
 import json, sys, jsonschema
 s = json.load(open(sys.argv[1]))
-assert s.get("$schema") == "http://json-schema.org/draft-07/schema#", s.get("$schema")
-jsonschema.Draft7Validator.check_schema(s)' "$f"
+if sys.argv[2] == "Draft 7":
+    want, validator = "http://json-schema.org/draft-07/schema#", jsonschema.Draft7Validator
+else:
+    want, validator = "https://json-schema.org/draft/2019-09/schema", jsonschema.Draft201909Validator
+assert s.get("$schema") == want, s.get("$schema")
+validator.check_schema(s)' "$f" "$draft"
 done
 
 cd "$REPO"
