@@ -10,6 +10,7 @@
 #include "bundle.h"
 #include "cache.h"
 #include "commands.h"
+#include "dsse.h"
 #include "fsutil.h"
 #include "output.h"
 #include "util.h"
@@ -52,7 +53,8 @@ const struct opt_command cmd_verify_spec = {
 
 /* RECIPE: its bundle against itself, then against a rebuild from the lock. */
 static int verify_recipe(const char *recipe, const struct verify_args *args, const struct opt_common *common,
-			 struct cache *cache, struct verify_report *report, struct diag_list *diags, struct error *err)
+			 struct cache *cache, const struct dsse_key *key, struct verify_report *report,
+			 struct diag_list *diags, struct error *err)
 {
 	struct build_options o = {.recipe_path = recipe, .interrupted = cmd_interrupted(), .version = cmd_version()};
 	struct build_result first = {0}, rebuilt = {0};
@@ -67,7 +69,7 @@ static int verify_recipe(const char *recipe, const struct verify_args *args, con
 	rc = build_run(&first, &o, diags, err);
 	if (rc == 0) {
 		bundle = fs_path_join(args->output ? args->output : "out", first.recipe->name);
-		rc = verify_bundle(bundle, cache, report, cmd_interrupted(), err);
+		rc = verify_bundle(bundle, cache, key, report, cmd_interrupted(), err);
 	}
 	if (rc == 0) {
 		path = fs_path_join(bundle, BUNDLE_FILE);
@@ -118,6 +120,7 @@ int cmd_verify(int argc, char **argv)
 	struct workspace ws = {0};
 	struct verify_report report = {0};
 	struct cache *cache = NULL;
+	struct dsse_key *key = NULL;
 	struct diag_list diags;
 	struct error err = {0};
 	json_t *problems = json_array(), *notes = json_array();
@@ -132,15 +135,17 @@ int cmd_verify(int argc, char **argv)
 	ws_options.config_path = common.config;
 	diag_list_init(&diags);
 	rc = workspace_open(&ws, common.nargs ? common.args[0] : NULL, &ws_options, &diags, &err) ||
-		     cache_open(&cache, ws.config->cache_dir, &err) ? -1 : 0;
+		     cache_open(&cache, ws.config->cache_dir, &err) || config_signing_key(ws.config, true, &key, &err)
+		     ? -1
+		     : 0;
 	if (rc == 0 && (common.nargs == 0 || args.cache)) {
 		output_activity(&out, "verifying the cache");
 		rc = verify_cache(cache, &report, cmd_interrupted(), &err);
 	}
 	for (int i = 0; rc == 0 && i < common.nargs; i++)
 		rc = is_recipe(common.args[i])
-			     ? verify_recipe(common.args[i], &args, &common, cache, &report, &diags, &err)
-			     : verify_bundle(common.args[i], cache, &report, cmd_interrupted(), &err);
+			     ? verify_recipe(common.args[i], &args, &common, cache, key, &report, &diags, &err)
+			     : verify_bundle(common.args[i], cache, key, &report, cmd_interrupted(), &err);
 	output_end_progress(&out);
 	for (size_t i = 0; i < report.problem_count; i++)
 		json_array_append_new(problems, output_json_text(report.problems[i]));
@@ -169,6 +174,7 @@ int cmd_verify(int argc, char **argv)
 			  report.problem_count == 1 ? "" : "s");
 	status = output_finish(&out, rc == 0 && report.problem_count == 0 ? EXIT_OK : EXIT_FAILED, &diags, &err);
 	verify_report_clear(&report);
+	dsse_key_free(key);
 	cache_close(cache);
 	workspace_close(&ws);
 	diag_list_free(&diags);

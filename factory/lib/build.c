@@ -10,7 +10,9 @@
 #include "bundle.h"
 #include "cache.h"
 #include "digest.h"
+#include "dsse.h"
 #include "fsutil.h"
+#include "sbom.h"
 #include "tree.h"
 #include "util.h"
 
@@ -305,7 +307,7 @@ static int write_rendered(struct build_result *r, const struct build_options *o,
 /* bundle.json: what the bundle is made of by digest, where the image goes (so that `factory
  * push out/<app>` needs no recipe) and where the manifests are published. */
 static void add_bundle_json(struct tree *t, struct build_result *r, const struct build_options *o,
-			    const json_t *pushed)
+			    struct bundle_info *info)
 {
 	const struct recipe *recipe = r->recipe;
 	const char *latest[] = {RECIPE_DEFAULT_TAG};
@@ -318,15 +320,16 @@ static void add_bundle_json(struct tree *t, struct build_result *r, const struct
 	};
 	struct bundle_gitops g;
 	char key[65];
-	struct bundle_info info = {.bom = &r->bom, .inputs_key = key, .pushed = pushed};
 	char *text;
 	size_t size;
 
 	gitops_of(r, &g);
 	build_inputs_key(recipe, o->epoch, r->cache, key);
-	info.target = recipe->image_repository ? &target : NULL;
-	info.gitops = recipe->gitops_url ? &g : NULL;
-	text = bundle_json(&info, &size);
+	info->bom = &r->bom;
+	info->inputs_key = key;
+	info->target = recipe->image_repository ? &target : NULL;
+	info->gitops = recipe->gitops_url ? &g : NULL;
+	text = bundle_json(info, &size);
 	tree_add_owned(t, BUNDLE_FILE, text, size);
 }
 
@@ -341,6 +344,66 @@ static int publish_stage(struct build_result *r, const struct build_options *o, 
 	if (!publish.interrupted)
 		publish.interrupted = o->interrupted;
 	return gitops_publish_bundle(r->app_dir, &publish, &r->published, err);
+}
+
+/* The previous bundle's envelope, when it still verifies with `key` for exactly `payload`:
+ * kept, because an ECDSA signature differs each time and signing again would rewrite a
+ * bundle that did not change. */
+static char *kept_envelope(const char *app_dir, const struct bundle_document_kind *kind, const struct dsse_key *key,
+			   const char *payload, size_t size, size_t *envelope_size)
+{
+	char *path = fs_path_join(app_dir, kind->envelope), *old = NULL, *signed_payload = NULL;
+	size_t old_size = 0, signed_size = 0;
+	struct error ignored = {0};
+
+	if (fs_read_file(path, DSSE_ENVELOPE_MAX, &old, &old_size, &ignored) == 0 &&
+	    dsse_verify(key, old, old_size, kind->payload_type, &signed_payload, &signed_size, &ignored) == 0 &&
+	    signed_size == size && memcmp(signed_payload, payload, size) == 0) {
+		*envelope_size = old_size;
+	} else {
+		free(old);
+		old = NULL;
+	}
+	free(signed_payload);
+	free(path);
+	return old;
+}
+
+/* The SBOMs and the provenance of the bom, each signed in a DSSE envelope when factory.yaml
+ * names a key; `info` gets the documents with their sha256 and the envelopes, for bundle.json. */
+static int add_documents(struct tree *t, const struct build_result *r, struct bundle_info *info,
+			 struct bundle_document *docs, const char **envelopes, char key_id[65], struct error *err)
+{
+	char *(*const render[BUNDLE_DOCUMENT_KINDS])(const struct bom *, size_t *) = {sbom_spdx, sbom_cyclonedx,
+										      sbom_provenance};
+	struct dsse_key *key = NULL;
+	int rc = 0;
+
+	info->documents = docs;
+	info->envelopes = envelopes;
+	if (config_signing_key(r->workspace.config, false, &key, err) < 0)
+		return -1;
+	if (key) {
+		snprintf(key_id, 65, "%s", dsse_key_id(key));
+		info->key_id = key_id;
+	}
+	for (size_t i = 0; i < BUNDLE_DOCUMENT_KINDS && rc == 0; i++) {
+		const struct bundle_document_kind *kind = &bundle_document_kinds[i];
+		size_t size, envelope_size = 0;
+		char *text = render[i](&r->bom, &size), *envelope = NULL;
+
+		docs[info->document_count].name = kind->name;
+		digest_sha256_hex(text, size, docs[info->document_count++].sha256);
+		if (key && !(envelope = kept_envelope(r->app_dir, kind, key, text, size, &envelope_size)))
+			rc = dsse_sign(key, kind->payload_type, text, size, &envelope, &envelope_size, err);
+		if (envelope) {
+			envelopes[info->envelope_count++] = kind->envelope;
+			tree_add_owned(t, kind->envelope, envelope, envelope_size);
+		}
+		tree_add_owned(t, kind->name, text, size);
+	}
+	dsse_key_free(key);
+	return rc;
 }
 
 /* What the previous bundle was pushed as still holds when its image is this one. */
@@ -372,6 +435,10 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 			struct diag_list *diags, struct error *err)
 {
 	struct tree *t = tree_new();
+	struct bundle_document docs[BUNDLE_DOCUMENT_KINDS];
+	const char *envelopes[BUNDLE_DOCUMENT_KINDS];
+	struct bundle_info info = {0};
+	char key_id[65] = "";
 	json_t *pushed = NULL;
 	bool changed = false;
 	int rc = 0;
@@ -388,8 +455,11 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 			     : 0;
 	if (rc == 0) {
 		bom_manifests(&r->bom, t, "manifests/");
-		pushed = kept_pushed(r);
-		add_bundle_json(t, r, o, pushed);
+		rc = add_documents(t, r, &info, docs, envelopes, key_id, err);
+	}
+	if (rc == 0) {
+		info.pushed = pushed = kept_pushed(r);
+		add_bundle_json(t, r, o, &info);
 		rc = tree_write(t, r->app_dir, &changed, err);
 	}
 	if (rc == 0 && changed)

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -67,6 +68,12 @@ static void set_gitops(json_t *doc, const struct bundle_gitops *g)
 		json_object_set_new(o, "scriptsHash", json_string(g->scripts_hash));
 	json_object_set_new(doc, "gitops", o);
 }
+
+const struct bundle_document_kind bundle_document_kinds[BUNDLE_DOCUMENT_KINDS] = {
+	{"sbom.spdx.json", "sbom.spdx.dsse.json", "application/spdx+json"},
+	{"sbom.cdx.json", "sbom.cdx.dsse.json", "application/vnd.cyclonedx+json"},
+	{"provenance.json", "provenance.dsse.json", "application/vnd.in-toto+json"},
+};
 
 static json_t *layer_json(const struct bom *bom, size_t index)
 {
@@ -171,6 +178,12 @@ char *bundle_json(const struct bundle_info *info, size_t *size)
 		for (size_t i = 0; i < info->document_count; i++)
 			json_object_set_new(docs, info->documents[i].name, json_string(info->documents[i].sha256));
 		json_object_set_new(doc, "documents", docs);
+	}
+	if (info->envelope_count) {
+		json_t *names = json_array();
+		for (size_t i = 0; i < info->envelope_count; i++)
+			json_array_append_new(names, json_string(info->envelopes[i]));
+		json_object_set_new(doc, "signatures", json_pack("{s:s, s:o}", "keyid", info->key_id, "envelopes", names));
 	}
 	if (info->gitops)
 		set_gitops(doc, info->gitops);
@@ -321,11 +334,37 @@ int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, stru
 
 int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err)
 {
-	json_t *files = json_object();
+	json_t *files = json_object(), *doc, *docs, *envelopes;
+	bool legacy;
+	int rc;
 
 	for (size_t i = 0; i < bom->file_count; i++)
 		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
-	return update_bundle(app_dir, "manifests", files, err);
+	if (update_bundle(app_dir, "manifests", files, err) < 0)
+		return -1;
+	/* The provenance names the manifest files it was made with: after a render alone it would
+	 * vouch for files it never saw, so it goes until the next build. */
+	doc = load_bundle(app_dir, &legacy);
+	docs = json_object_get(doc, "documents");
+	if (legacy || !json_object_get(docs, "provenance.json")) {
+		json_decref(doc);
+		return 0;
+	}
+	json_object_del(docs, "provenance.json");
+	envelopes = json_object_get(json_object_get(doc, "signatures"), "envelopes");
+	for (size_t i = json_array_size(envelopes); i-- > 0;)
+		if (strcmp(json_string_value(json_array_get(envelopes, i)), "provenance.dsse.json") == 0)
+			json_array_remove(envelopes, i);
+	rc = write_json(app_dir, BUNDLE_FILE, doc, err);
+	json_decref(doc);
+	if (rc == 0) {
+		char *plain = fs_path_join(app_dir, "provenance.json"), *envelope = fs_path_join(app_dir, "provenance.dsse.json");
+		unlink(plain);
+		unlink(envelope);
+		free(plain);
+		free(envelope);
+	}
+	return rc;
 }
 
 static char *json_text_dup(const json_t *o, const char *key)

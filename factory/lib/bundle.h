@@ -58,6 +58,16 @@ int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *gitops,
 int bundle_read_gitops(const char *app_dir, struct bundle_gitops *gitops, struct error *err);
 void bundle_gitops_clear(struct bundle_gitops *gitops);
 
+/* The documents a build writes beside bundle.json, each with the name of its DSSE envelope
+ * (when a signing key is configured) and the payload type the envelope declares. */
+struct bundle_document_kind {
+	const char *name;
+	const char *envelope;
+	const char *payload_type;
+};
+#define BUNDLE_DOCUMENT_KINDS 3 /* sbom.spdx.json, sbom.cdx.json, provenance.json */
+extern const struct bundle_document_kind bundle_document_kinds[BUNDLE_DOCUMENT_KINDS];
+
 /* A document beside bundle.json (an SBOM, the provenance) and its digest. */
 struct bundle_document {
 	const char *name;
@@ -71,6 +81,11 @@ struct bundle_info {
 	const char *inputs_key;              /* build_inputs_key; NULL or "" when unknown */
 	const struct bundle_document *documents;
 	size_t document_count;
+	/* The DSSE envelopes beside their documents and the id of the key that signed them (an
+	 * ECDSA signature differs each time: they are checked by signature, not by digest). */
+	const char *const *envelopes;
+	size_t envelope_count;
+	const char *key_id;
 	const json_t *pushed; /* the previous bundle's references, when its image is this one */
 };
 

@@ -2,11 +2,13 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "dsse.h"
 #include "fsutil.h"
 #include "http.h"
 #include "schema.h"
@@ -357,6 +359,28 @@ static size_t check_urls(const struct config_repository *repos, size_t n, const 
 		}
 	}
 	return errors;
+}
+
+int config_signing_key(const struct config *config, bool for_verifying, struct dsse_key **key, struct error *err)
+{
+	char *passphrase = NULL;
+	int rc;
+
+	*key = NULL;
+	if (for_verifying && config->signing.public_key_path)
+		return dsse_public_key_load(key, config->signing.public_key_path, err) < 0
+			       ? error_wrap(err, "signing.publicKey")
+			       : 0;
+	if (!config->signing.key_path)
+		return 0;
+	if (config->signing.passphrase && config_expand(config->signing.passphrase, &passphrase, err) < 0)
+		return error_wrap(err, "signing.passphrase");
+	rc = dsse_key_load(key, config->signing.key_path, passphrase, err);
+	if (passphrase) {
+		OPENSSL_cleanse(passphrase, strlen(passphrase));
+		free(passphrase);
+	}
+	return rc < 0 ? error_wrap(err, "signing.key") : 0;
 }
 
 struct download_options config_download_options(const struct config *config)

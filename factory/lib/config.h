@@ -110,6 +110,12 @@ struct config {
 	const volatile sig_atomic_t *interrupted;
 };
 
+struct dsse_key;
+/* The key that signs bundles (signing.key, with its passphrase expanded), or with
+ * `for_verifying` the one that checks them (signing.publicKey, else signing.key); *key is
+ * NULL when none is configured. */
+int config_signing_key(const struct config *config, bool for_verifying, struct dsse_key **key, struct error *err);
+
 /* The options of this run's single downloads (wheels, runtimes, index pages): the limits,
  * the observer and the stop flag above. */
 struct download_options config_download_options(const struct config *config);

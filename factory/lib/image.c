@@ -477,6 +477,8 @@ static int bom_artifacts(struct bom *bom, const struct image_build *b, const str
 	for (size_t i = 0; i < r->artifact_count; i++) {
 		const struct recipe_artifact *a = &r->artifacts[i];
 		const struct fetch_item *item = find_item(plan, a->coordinate);
+		const struct lock_entry *locked;
+		const char *repository;
 		struct bom_component *c;
 		struct maven_coord mc;
 		char *repo_path, *path;
@@ -505,10 +507,17 @@ static int bom_artifacts(struct bom *bom, const struct image_build *b, const str
 		c->purl = maven_purl(&mc);
 		c->file_name = xstrdup(fs_basename(repo_path));
 		c->path = path;
-		c->download_url = item->url ? xstrdup(item->url) : NULL;
-		c->repository_url = item->repository_url ? xstrdup(item->repository_url) : NULL;
+		/* A JAR taken from the cache was not downloaded in this run: the lock says where it
+		 * came from, so a warm build lists what a cold one does. */
+		locked = plan->lock ? lockfile_find(plan->lock, a->coordinate) : NULL;
+		repository = item->repository_url ? item->repository_url : locked ? locked->repository : NULL;
+		if (repository) {
+			size_t n = strlen(repository);
+			c->repository_url = xstrdup(repository);
+			c->download_url = xasprintf("%s%s%s", repository, n && repository[n - 1] == '/' ? "" : "/", repo_path);
+		}
 		snprintf(c->sha256, sizeof(c->sha256), "%s", item->sha256);
-		snprintf(c->sha1, sizeof(c->sha1), "%s", item->sha1);
+		snprintf(c->sha1, sizeof(c->sha1), "%s", item->sha1[0] || !locked ? item->sha1 : locked->sha1);
 		free(repo_path);
 		maven_coord_free(&mc);
 	}

@@ -136,15 +136,17 @@ static const char *public_url(const char *url)
 	return url && strncasecmp(url, "file:", 5) != 0 ? url : NULL;
 }
 
-/* Percent-encodes as the purl specification's "Character encoding" says: letters, digits,
- * ".-_~" and the colon stay, every other byte of the UTF-8 string becomes %XX. */
-static void purl_add(struct strbuf *b, const char *s)
+/* Percent-encodes as the purl spec's examples do: letters, digits and ".-_~" stay, and `keep`
+ * (a qualifier value keeps ":/", as in repository_url=docker.io/library/debian); every other
+ * byte of the UTF-8 string, the colon of "sha256:" in a version among them, becomes %XX. */
+static void purl_add(struct strbuf *b, const char *s, const char *keep)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[4];
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr(".-_~:", c)) {
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr(".-_~", c) ||
+		    (c && strchr(keep, c))) {
 			strbuf_add(b, s, 1);
 			continue;
 		}
@@ -165,13 +167,13 @@ static char *purl(const char *type, const char *namespace, const char *name, con
 	strbuf_add(&b, type, strlen(type));
 	strbuf_add(&b, "/", 1);
 	if (namespace && *namespace) {
-		purl_add(&b, namespace);
+		purl_add(&b, namespace, "");
 		strbuf_add(&b, "/", 1);
 	}
-	purl_add(&b, name);
+	purl_add(&b, name, "");
 	if (version && *version) {
 		strbuf_add(&b, "@", 1);
-		purl_add(&b, version);
+		purl_add(&b, version, "");
 	}
 	for (size_t i = 0; i < count; i++) {
 		const char *key = qualifiers[2 * i], *value = qualifiers[2 * i + 1];
@@ -182,7 +184,7 @@ static char *purl(const char *type, const char *namespace, const char *name, con
 		sep = '&';
 		strbuf_add(&b, key, strlen(key));
 		strbuf_add(&b, "=", 1);
-		purl_add(&b, value);
+		purl_add(&b, value, ":/");
 	}
 	return b.data;
 }
@@ -360,7 +362,7 @@ char *sbom_spdx(const struct bom *bom, size_t *size)
 	timestamp(bom->epoch, when);
 	subject_id(bom, id);
 	strbuf_add(&ns, "https://factory.dev/spdx/", 25);
-	purl_add(&ns, or_empty(bom->app));
+	purl_add(&ns, or_empty(bom->app), "");
 	strbuf_add(&ns, "-", 1);
 	strbuf_add(&ns, id, 64);
 	creator = bom->factory_version ? xasprintf("Tool: factory-%s", bom->factory_version) : xstrdup("Tool: factory");

@@ -236,12 +236,67 @@ static void check_provenance(const char *app_dir, const json_t *bundle, struct v
 	free(path);
 }
 
+static bool listed(const json_t *names, const char *name)
+{
+	size_t i;
+	json_t *n;
+
+	json_array_foreach(names, i, n)
+		if (json_string_value(n) && strcmp(json_string_value(n), name) == 0)
+			return true;
+	return false;
+}
+
+/* Each envelope bundle.json names signs exactly the document beside it, with the configured
+ * key. */
+static void check_signatures(const char *app_dir, const json_t *signatures, const struct dsse_key *key,
+			     struct verify_report *r)
+{
+	const json_t *names = json_object_get(signatures, "envelopes");
+	const char *key_id = json_string_value(json_object_get(signatures, "keyid"));
+	size_t signed_count = 0;
+
+	if (key && key_id && strcmp(key_id, dsse_key_id(key)) != 0)
+		problem(r, xasprintf("%s/%s: the bundle was signed by key %s, the configured key is %s", app_dir,
+				     BUNDLE_FILE, key_id, dsse_key_id(key)));
+	for (size_t i = 0; i < BUNDLE_DOCUMENT_KINDS; i++) {
+		const struct bundle_document_kind *kind = &bundle_document_kinds[i];
+		char *path, *plain, *envelope = NULL, *payload = NULL, *text = NULL;
+		size_t size = 0, payload_size = 0, text_size = 0;
+		struct error why = {0};
+
+		if (!listed(names, kind->envelope))
+			continue;
+		signed_count++;
+		if (!key)
+			continue;
+		path = fs_path_join(app_dir, kind->envelope);
+		plain = fs_path_join(app_dir, kind->name);
+		if (fs_read_file(path, DSSE_ENVELOPE_MAX, &envelope, &size, &why) < 0 ||
+		    dsse_verify(key, envelope, size, kind->payload_type, &payload, &payload_size, &why) < 0)
+			problem(r, xasprintf("%s: %s", path, why.message));
+		else if (fs_read_file(plain, DSSE_PAYLOAD_MAX, &text, &text_size, &why) < 0 || text_size != payload_size ||
+			 memcmp(text, payload, text_size) != 0)
+			problem(r, xasprintf("%s signs another %s than the one in the bundle", path, kind->name));
+		free(text);
+		free(payload);
+		free(envelope);
+		free(plain);
+		free(path);
+	}
+	if (!signed_count)
+		note(r, xasprintf("%s is not signed (set signing.key in factory.yaml to sign bundles)", app_dir));
+	else if (!key)
+		note(r, xasprintf("%s is signed, but no signing.key or signing.publicKey is configured to check it",
+				  app_dir));
+}
+
 static void check_record(const char *app_dir, const char *manifest_digest, const json_t *manifest,
-			 struct verify_report *r)
+			 const struct dsse_key *key, struct verify_report *r)
 {
 	char *path = fs_path_join(app_dir, BUNDLE_FILE);
 	json_t *bundle, *image, *layers, *files, *docs, *value;
-	const char *key;
+	const char *name;
 	size_t i;
 
 	if (access(path, F_OK) != 0) {
@@ -273,20 +328,22 @@ static void check_record(const char *app_dir, const char *manifest_digest, const
 		}
 	}
 	files = json_object_get(bundle, "manifests");
-	json_object_foreach(files, key, value)
-		check_listed(app_dir, key, json_string_value(value), r);
+	json_object_foreach(files, name, value)
+		check_listed(app_dir, name, json_string_value(value), r);
 	if (json_is_object(files))
 		check_unlisted(app_dir, "manifests", files, r);
 	docs = json_object_get(bundle, "documents");
-	json_object_foreach(docs, key, value)
-		check_listed(app_dir, key, json_string_value(value), r);
+	json_object_foreach(docs, name, value)
+		check_listed(app_dir, name, json_string_value(value), r);
 	if (json_object_get(docs, "provenance.json"))
 		check_provenance(app_dir, bundle, r);
+	if (json_is_object(docs))
+		check_signatures(app_dir, json_object_get(bundle, "signatures"), key, r);
 	json_decref(bundle);
 	free(path);
 }
 
-int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *r,
+int verify_bundle(const char *app_dir, struct cache *cache, const struct dsse_key *key, struct verify_report *r,
 		  const volatile sig_atomic_t *interrupted, struct error *err)
 {
 	char *layout = fs_path_join(app_dir, "image"), *blobs = fs_path_join(layout, "blobs/sha256");
@@ -330,7 +387,7 @@ int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report
 			r->absent++;
 	}
 	if (rc == 0)
-		check_record(app_dir, manifest_digest, manifest, r);
+		check_record(app_dir, manifest_digest, manifest, key, r);
 out:
 	free(manifest_digest);
 	json_decref(manifest);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cache.h"
+#include "dsse.h"
 #include "error.h"
 
 struct verify_report {
@@ -32,8 +33,10 @@ int verify_cache(struct cache *cache, struct verify_report *report, const volati
  * usually a hard link of, so that the next build does not trust it. Then bundle.json
  * against the bundle: the image it records is the layout's, every manifest file and
  * document it lists hashes to its digest, no file is in manifests/ that it does not list,
- * and the provenance's subjects are this image and these files. */
-int verify_bundle(const char *app_dir, struct cache *cache, struct verify_report *report,
+ * and the provenance's subjects are this image and these files. Each DSSE envelope is
+ * checked with `key` (may be NULL: then only noted) and must sign exactly the document
+ * beside it. */
+int verify_bundle(const char *app_dir, struct cache *cache, const struct dsse_key *key, struct verify_report *report,
 		  const volatile sig_atomic_t *interrupted, struct error *err);
 
 /* A rebuild (`rebuilt`, an app directory) against the bundle: every digest bundle.json

@@ -261,12 +261,12 @@ static void test_purls(struct unit_state *s)
 
 	/* The purl specification's canonical form: the colon of a digest stays, a slash inside a
 	 * qualifier value is encoded (its oci test vectors build exactly this). */
-	want = xasprintf("pkg:oci/pyflink-kafka@sha256:%s?repository_url=registry.example.com%%2Fdata%%2Fpyflink-kafka",
+	want = xasprintf("pkg:oci/pyflink-kafka@sha256%%3A%s?repository_url=registry.example.com/data/pyflink-kafka",
 			 image_hex);
 	CHECK_STR(s, locator(package(&d, "SPDXRef-Image")), want);
 	CHECK_STR(s, str(json_object_get(json_object_get(d.cdx, "metadata"), "component"), "purl"), want);
 	free(want);
-	want = xasprintf("pkg:oci/flink@sha256:%s?repository_url=docker.io%%2Flibrary%%2Fflink", base_hex);
+	want = xasprintf("pkg:oci/flink@sha256%%3A%s?repository_url=docker.io/library/flink", base_hex);
 	CHECK_STR(s, str(component(&d, "base"), "purl"), want);
 	CHECK_STR(s, locator(package(&d, "SPDXRef-Base")), want);
 	free(want);
@@ -441,12 +441,12 @@ static void test_local_base_and_odd_names(struct unit_state *s)
 	fake_sha256("base manifest", hex);
 
 	CHECK_STR(s, str(package(&d, "SPDXRef-Base"), "name"), "Flink-Layout:1.19");
-	want = xasprintf("pkg:oci/flink-layout@sha256:%s", hex);
+	want = xasprintf("pkg:oci/flink-layout@sha256%%3A%s", hex);
 	CHECK_STR(s, str(component(&d, "base"), "purl"), want);
 	free(want);
 	CHECK_STR(s, str(dependency(&d, 0), "uri"), "oci://Flink-Layout:1.19");
 	/* without an image name the image is the app, and its purl has no repository_url */
-	want = xasprintf("pkg:oci/pyflink-kafka@%s", d.bom.image_manifest);
+	want = xasprintf("pkg:oci/pyflink-kafka@sha256%%3A%s", d.bom.image_manifest + 7);
 	CHECK_STR(s, str(json_object_get(json_object_get(d.cdx, "metadata"), "component"), "purl"), want);
 	free(want);
 	CHECK_STR(s, str(package(&d, "SPDXRef-File-5"), "name"), "/opt/flink/usrlib/caf\\351.py");
