@@ -291,7 +291,9 @@ rc=0; "$FACTORY" build --config "$tmp/cfg/factory.yaml" --push --json -v -o "$tm
 json_check "build --push --json: what was pushed, by digest and tag" "$tmp/bpush.json" '
 p = d["pushed"]
 assert d["ok"] and set(p) == {"reference", "references", "uploaded", "mounted", "existing", "uploadedBytes",
-                             "unchanged", "baseLayersRelayed", "baseRelayedBytes", "baseLayersLeft"}, p
+                             "unchanged", "baseLayersRelayed", "baseRelayedBytes", "baseLayersLeft",
+                             "attached", "referrersTag", "warnings"}, p
+assert isinstance(p["attached"], list) and p["warnings"] == [], p
 assert not p["unchanged"] and p["uploadedBytes"] > 0, p
 assert p["reference"] == sys.argv[3] + "/team/cli-app@" + d["image"]["digest"], p
 assert p["references"][1:] == [sys.argv[3] + "/team/cli-app:1.0"], p

@@ -145,6 +145,8 @@ int cmd_build(int argc, char **argv)
 			output_print_pushed(&result.pushed, never_downloaded);
 		output_print_published(&out, &result.published, args.dry_run);
 	}
+	if (!out.json)
+		output_print_push_warnings(&result.pushed);
 	status = output_finish(&out, status, &diags, &err);
 	build_result_clear(&result);
 	diag_list_free(&diags);

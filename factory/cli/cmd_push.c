@@ -17,8 +17,10 @@ const struct opt_command cmd_push_spec = {
 	.summary = "push a built bundle's image to its registry (out/<app>)",
 	.description = "Pushes the image of a bundle written by `factory build` to the registry and\n"
 		       "repository its bundle.json names: every blob the registry lacks, the manifest by\n"
-		       "digest, then each tag; records them in bundle.json. The configuration is --config, else\n"
-		       "$FACTORY_CONFIG, else the nearest factory.yaml above the bundle.",
+		       "digest, then each tag; records them in bundle.json. Each document bundle.json lists (SBOMs,\n"
+		       "provenance) is attached to the image as an OCI artifact that refers to it. The\n"
+		       "configuration is --config, else $FACTORY_CONFIG, else the nearest factory.yaml above the\n"
+		       "bundle.",
 	.shared = OPT_CONFIG | OPT_QUIET | OPT_VERBOSE | OPT_JSON,
 	.min_args = 1,
 	.max_args = 1,
@@ -84,6 +86,8 @@ int cmd_push(int argc, char **argv)
 		for (size_t i = 1; i < result.count; i++)
 			printf("tagged %s\n", result.references[i]);
 	}
+	if (!out.json)
+		output_print_push_warnings(&result);
 	status = output_finish(&out, status, &diags, &err);
 	push_result_clear(&result);
 	workspace_close(&ws);

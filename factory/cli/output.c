@@ -396,7 +396,7 @@ json_t *output_json_manifests(const struct render_output *rendered, const char *
 
 json_t *output_json_pushed(const struct push_result *pushed)
 {
-	json_t *o, *refs;
+	json_t *o, *refs, *attached, *warnings;
 
 	if (!pushed || pushed->count == 0)
 		return json_null();
@@ -413,6 +413,18 @@ json_t *output_json_pushed(const struct push_result *pushed)
 	json_object_set_new(o, "unchanged", json_boolean(pushed->unchanged));
 	json_object_set_new(o, "baseLayersRelayed", json_integer((json_int_t)pushed->base_layers_relayed));
 	json_object_set_new(o, "baseRelayedBytes", json_integer((json_int_t)pushed->base_relayed_bytes));
+	attached = json_array();
+	for (size_t i = 0; i < pushed->attached_count; i++)
+		json_array_append_new(attached, json_pack("{s:o, s:s, s:s, s:b}", "document",
+							  output_json_text(pushed->attached[i].document), "digest",
+							  pushed->attached[i].digest, "artifactType",
+							  pushed->attached[i].artifact_type, "sent", pushed->attached[i].sent));
+	json_object_set_new(o, "attached", attached);
+	json_object_set_new(o, "referrersTag", pushed->referrers_tag[0] ? json_string(pushed->referrers_tag) : json_null());
+	warnings = json_array();
+	for (size_t i = 0; i < pushed->warning_count; i++)
+		json_array_append_new(warnings, output_json_text(pushed->warnings[i]));
+	json_object_set_new(o, "warnings", warnings);
 	return o;
 }
 
@@ -456,6 +468,26 @@ void output_print_pushed(const struct push_result *pushed, size_t never_download
 	if (never_downloaded)
 		printf("; %zu base layers never downloaded", never_downloaded);
 	printf(")\n");
+	if (pushed->attached_count) {
+		size_t sent = 0;
+		for (size_t i = 0; i < pushed->attached_count; i++)
+			sent += pushed->attached[i].sent;
+		printf("attached %zu document%s (", pushed->attached_count, pushed->attached_count == 1 ? "" : "s");
+		if (sent)
+			printf("%zu sent", sent);
+		else
+			printf("already there: nothing sent");
+		if (pushed->referrers_tag[0])
+			printf("; listed under the referrers tag %s)\n", pushed->referrers_tag);
+		else
+			printf("; listed by the registry's referrers API)\n");
+	}
+}
+
+void output_print_push_warnings(const struct push_result *pushed)
+{
+	for (size_t i = 0; i < pushed->warning_count; i++)
+		fprintf(stderr, "factory: warning: %s\n", pushed->warnings[i]);
 }
 
 void output_print_published(const struct output *out, const struct gitops_result *r, bool dry_run)

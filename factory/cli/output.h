@@ -74,7 +74,8 @@ json_t *output_json_plan(const struct plan *plan, const struct cache *cache);
 json_t *output_json_text(const char *s); /* jsontext_new: bytes that are not UTF-8 as \ooo; null for NULL */
 /* {dir, files, scriptsHash, image}; null for NULL. */
 json_t *output_json_manifests(const struct render_output *rendered, const char *app_dir);
-/* {reference, references, uploaded, mounted, existing}; null when nothing was pushed. */
+/* {reference, references, uploaded, mounted, existing, ..., attached: [{document, digest,
+ * artifactType, sent}], referrersTag, warnings}; null when nothing was pushed. */
 json_t *output_json_pushed(const struct push_result *pushed);
 /* A publish: the remote, branch, commit and the changed files; null when none was tried. */
 json_t *output_json_published(const struct gitops_result *published);
@@ -82,6 +83,9 @@ json_t *output_json_published(const struct gitops_result *published);
 /* "pushed REF (what was sent ...)": `never_downloaded` counts base layers left in the base's
  * registry that the target registry already had or mounted. */
 void output_print_pushed(const struct push_result *pushed, size_t never_downloaded);
+/* "factory: warning: ..." on stderr for what the push could not do after the image was in
+ * (a document the registry refused). */
+void output_print_push_warnings(const struct push_result *pushed);
 void output_print_published(const struct output *out, const struct gitops_result *published, bool dry_run);
 
 #endif

@@ -439,7 +439,7 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 	const char *envelopes[BUNDLE_DOCUMENT_KINDS];
 	struct bundle_info info = {0};
 	char key_id[65] = "";
-	json_t *pushed = NULL;
+	json_t *pushed = NULL, *attached = NULL;
 	bool changed = false;
 	int rc = 0;
 
@@ -459,12 +459,15 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 	}
 	if (rc == 0) {
 		info.pushed = pushed = kept_pushed(r);
+		/* what the pushed image has attached stays recorded as long as the documents do */
+		info.attached = attached = pushed ? bundle_read_attached(r->app_dir) : NULL;
 		add_bundle_json(t, r, o, &info);
 		rc = tree_write(t, r->app_dir, &changed, err);
 	}
 	if (rc == 0 && changed)
 		tree_each_link(t, relinked, r->cache);
 	json_decref(pushed);
+	json_decref(attached);
 	tree_free(t);
 	return rc;
 }

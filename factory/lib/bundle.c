@@ -143,6 +143,25 @@ static json_t *named_file(const char *path, const char *sha256)
 	return json_pack("{s:s, s:s}", "file", fs_basename(path), "sha256", sha256);
 }
 
+/* An attachment names the document by its sha256: a changed document is not attached until
+ * the next push. */
+static void keep_attached(json_t *doc, const struct bundle_info *info)
+{
+	json_t *kept = json_object(), *value;
+	const char *name;
+
+	json_object_foreach((json_t *)info->attached, name, value)
+		for (size_t i = 0; i < info->document_count; i++)
+			if (strcmp(info->documents[i].name, name) == 0 &&
+			    json_string_value(json_object_get(value, "sha256")) &&
+			    strcmp(json_string_value(json_object_get(value, "sha256")), info->documents[i].sha256) == 0)
+				json_object_set(kept, name, value);
+	if (json_object_size(kept))
+		json_object_set_new(doc, "attached", kept);
+	else
+		json_decref(kept);
+}
+
 char *bundle_json(const struct bundle_info *info, size_t *size)
 {
 	const struct bom *bom = info->bom;
@@ -189,6 +208,8 @@ char *bundle_json(const struct bundle_info *info, size_t *size)
 		set_gitops(doc, info->gitops);
 	if (json_is_array(info->pushed))
 		json_object_set(doc, "pushed", (json_t *)info->pushed);
+	if (json_is_object(info->attached))
+		keep_attached(doc, info);
 	text = json_text(doc, size);
 	json_decref(doc);
 	return text;
@@ -243,6 +264,11 @@ int bundle_read_target(const char *app_dir, struct bundle_target *t, struct erro
 	snprintf(t->manifest_digest, sizeof(t->manifest_digest), "%s", digest);
 	if (json_string_value(json_object_get(doc, "inputsKey")))
 		snprintf(t->inputs_key, sizeof(t->inputs_key), "%s", json_string_value(json_object_get(doc, "inputsKey")));
+	if (json_object_size(json_object_get(doc, "documents")))
+		t->documents = json_incref(json_object_get(doc, "documents"));
+	t->epoch = json_is_integer(json_object_get(doc, "sourceDateEpoch"))
+			   ? (long long)json_integer_value(json_object_get(doc, "sourceDateEpoch"))
+			   : -1;
 	tags = json_object_get(image, "tags");
 	t->tags = calloc(json_array_size(tags) + 1, sizeof(*t->tags));
 	if (!t->tags)
@@ -262,6 +288,7 @@ void bundle_target_clear(struct bundle_target *t)
 	free(t->registry);
 	free(t->repository);
 	free(t->base);
+	json_decref(t->documents);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -318,6 +345,29 @@ int bundle_write_pushed(const char *app_dir, const char *const *references, size
 	for (size_t i = 0; i < count; i++)
 		json_array_append_new(list, json_string(references[i]));
 	return update_bundle(app_dir, "pushed", list, err);
+}
+
+int bundle_write_attached(const char *app_dir, const struct bundle_attachment *list, size_t count, struct error *err)
+{
+	json_t *o = count ? json_object() : NULL;
+
+	for (size_t i = 0; i < count; i++)
+		json_object_set_new(o, list[i].document,
+				    json_pack("{s:s, s:s, s:s}", "digest", list[i].digest, "artifactType",
+					      list[i].artifact_type, "sha256", list[i].sha256));
+	return update_bundle(app_dir, "attached", o, err);
+}
+
+json_t *bundle_read_attached(const char *app_dir)
+{
+	bool legacy;
+	json_t *doc = load_bundle(app_dir, &legacy), *o = json_incref(json_object_get(doc, "attached"));
+
+	json_decref(doc);
+	if (json_is_object(o))
+		return o;
+	json_decref(o);
+	return NULL;
 }
 
 int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, struct error *err)

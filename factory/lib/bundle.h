@@ -35,6 +35,10 @@ struct bundle_target {
 	/* sha256 of the recipe's image inputs (build_inputs_key): a later render of the same inputs
 	 * deploys manifest_digest; "" when unknown (bundles written before it existed). */
 	char inputs_key[65];
+	/* bundle.json's "documents" (file name -> sha256 hex), NULL when it lists none; freed by
+	 * bundle_target_clear */
+	json_t *documents;
+	long long epoch; /* its SOURCE_DATE_EPOCH; -1 when it does not say */
 };
 
 int bundle_read_target(const char *app_dir, struct bundle_target *target, struct error *err);
@@ -87,6 +91,9 @@ struct bundle_info {
 	size_t envelope_count;
 	const char *key_id;
 	const json_t *pushed; /* the previous bundle's references, when its image is this one */
+	/* the previous bundle's "attached", when its image is this one: what still names one of
+	 * `documents` with the same sha256 is kept */
+	const json_t *attached;
 };
 
 /* The text of bundle.json. */
@@ -96,6 +103,20 @@ char *bundle_json(const struct bundle_info *info, size_t *size);
 int bundle_write_pushed(const char *app_dir, const char *const *references, size_t count, struct error *err);
 /* What the bundle was last pushed as (a JSON array of references), or NULL. */
 json_t *bundle_read_pushed(const char *app_dir);
+
+/* A document attached to the pushed image as an artifact that refers to it. */
+struct bundle_attachment {
+	const char *document;      /* its file name */
+	const char *sha256;        /* of the document, as "documents" lists it */
+	const char *digest;        /* of the artifact manifest */
+	const char *artifact_type;
+};
+
+/* Records the attached documents (bundle.json's "attached": file name -> {digest,
+ * artifactType, sha256}); none removes the record. */
+int bundle_write_attached(const char *app_dir, const struct bundle_attachment *list, size_t count, struct error *err);
+/* bundle.json's "attached" object, or NULL. */
+json_t *bundle_read_attached(const char *app_dir);
 /* After a render alone: bundle.json's "manifests" from bom->files, the rest kept. */
 int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err);
 

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "basefacts.h"
 #include "digest.h"
@@ -601,15 +600,6 @@ int image_bom(const struct image_build *b, const struct recipe *r, const struct 
 
 /* ---- config and manifest ---------------------------------------------------------------- */
 
-static void iso8601(long long epoch, char *buf, size_t size)
-{
-	time_t t = (time_t)epoch;
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void set_env(json_t *config, const char *key, const char *value)
 {
 	json_t *env = json_object_get(config, "Env");
@@ -790,7 +780,7 @@ int image_assemble(struct image_build *b, const struct recipe *r, const struct p
 
 	memset(b, 0, sizeof(*b));
 	b->tag = xstrdup(recipe_image_tag(r));
-	iso8601(options->epoch, created, sizeof(created));
+	time_rfc3339(options->epoch, created, sizeof(created));
 	if (plan_artifacts(&plans[0], &plans[1], r, plan, cache, err) || plan_files(&plans[2], r, cache, err))
 		goto out;
 	lint(r, &in->facts, plans, 3, diags);

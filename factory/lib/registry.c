@@ -24,8 +24,7 @@
 #include "wwwauth.h"
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
-#define ACCEPT_MANIFESTS                                                                                    \
-	"Accept: " OCI_MEDIA_MANIFEST ", " OCI_MEDIA_INDEX ", " DOCKER_MEDIA_MANIFEST ", " DOCKER_MEDIA_LIST
+#define ACCEPT_MANIFESTS OCI_MEDIA_MANIFEST ", " OCI_MEDIA_INDEX ", " DOCKER_MEDIA_MANIFEST ", " DOCKER_MEDIA_LIST
 
 extern char **environ;
 
@@ -343,6 +342,11 @@ int registry_open(struct registry **out, const struct config *config, const char
 	return 0;
 }
 
+const char *registry_host(const struct registry *reg)
+{
+	return reg->host;
+}
+
 void registry_close(struct registry *reg)
 {
 	if (!reg)
@@ -524,6 +528,7 @@ struct request {
 	char *digest_header;
 	char *content_type;
 	char *chunk_min;
+	char *subject; /* OCI-Subject: the registry processed a manifest's subject */
 };
 
 static void request_clear(struct request *rq)
@@ -533,6 +538,7 @@ static void request_clear(struct request *rq)
 	free(rq->digest_header);
 	free(rq->content_type);
 	free(rq->chunk_min);
+	free(rq->subject);
 	curl_slist_free_all(rq->headers);
 	memset(rq, 0, sizeof(*rq));
 }
@@ -541,7 +547,7 @@ static void request_clear(struct request *rq)
 /* "https://h/v2/team/app/blobs/sha256:..." -> "team/app", for messages. */
 static char *url_repository(const char *url)
 {
-	static const char *const ends[] = {"/blobs/", "/manifests/", "/tags/", NULL};
+	static const char *const ends[] = {"/blobs/", "/manifests/", "/tags/", "/referrers/", NULL};
 	const char *start = strstr(url, "/v2/"), *end = NULL;
 
 	if (!start)
@@ -648,7 +654,9 @@ static int send_request(struct registry *reg, struct request *rq, struct error *
 		free(rq->digest_header);
 		free(rq->content_type);
 		free(rq->chunk_min);
+		free(rq->subject);
 		rq->chunk_min = http_transfer_header(&t, "OCI-Chunk-Min-Length");
+		rq->subject = http_transfer_header(&t, "OCI-Subject");
 		rq->location = http_transfer_header(&t, "Location");
 		rq->digest_header = http_transfer_header(&t, "Docker-Content-Digest");
 		rq->content_type = http_transfer_header(&t, "Content-Type");
@@ -803,19 +811,19 @@ int registry_fetch_blob_sized(struct registry *reg, const char *repository, cons
 	return get_blob(reg, repository, digest, size, cache, err);
 }
 
-static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
-			char digest_out[72], char **media_type, struct error *err)
+/* A manifest's bytes as the registry holds them, the answer's Content-Type in *content_type
+ * (may be NULL). */
+static int read_manifest(struct registry *reg, const char *repository, const char *reference, const char *accept,
+			 char **data, size_t *size, char **content_type, struct error *err)
 {
 	struct download_body b = {.max = MANIFEST_MAX, .err = err};
 	struct request rq = {0};
-	struct oci_descriptor desc = {0};
-	char *scope = xasprintf("repository:%s:pull", repository);
-	json_t *j;
+	char *scope = xasprintf("repository:%s:pull", repository), *header = xasprintf("Accept: %s", accept);
 	int rc = -1;
 
 	rq.url = xasprintf("%s/v2/%s/manifests/%s", reg->base_url, repository, reference);
 	rq.scope = scope;
-	rq.headers = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	rq.headers = curl_slist_append(NULL, header);
 	rq.body = &b;
 	if (send_request(reg, &rq, err))
 		goto out;
@@ -827,12 +835,44 @@ static int get_manifest(struct registry *reg, const char *repository, const char
 		free(what);
 		goto out;
 	}
-	j = json_loadb(b.data ? b.data : "", b.size, 0, NULL);
+	*data = b.data ? b.data : xstrdup("");
+	*size = b.size;
+	b.data = NULL;
+	if (content_type)
+		*content_type = rq.content_type ? xstrdup(rq.content_type) : NULL;
+	rc = 0;
+out:
+	free(b.data);
+	request_clear(&rq);
+	free(header);
+	free(scope);
+	return rc;
+}
+
+int registry_read_manifest(struct registry *reg, const char *repository, const char *reference, const char *accept,
+			   char **data, size_t *size, struct error *err)
+{
+	settle_scheme(reg);
+	return read_manifest(reg, repository, reference, accept, data, size, NULL, err);
+}
+
+static int get_manifest(struct registry *reg, const char *repository, const char *reference, struct cache *cache,
+			char digest_out[72], char **media_type, struct error *err)
+{
+	struct oci_descriptor desc = {0};
+	char *data = NULL, *content_type = NULL;
+	size_t size = 0;
+	json_t *j;
+	int rc = -1;
+
+	if (read_manifest(reg, repository, reference, ACCEPT_MANIFESTS, &data, &size, &content_type, err))
+		goto out;
+	j = json_loadb(data, size, 0, NULL);
 	*media_type = xstrdup(json_string_value(json_object_get(j, "mediaType"))
 				      ? json_string_value(json_object_get(j, "mediaType"))
-				      : (rq.content_type ? rq.content_type : OCI_MEDIA_MANIFEST));
+				      : (content_type ? content_type : OCI_MEDIA_MANIFEST));
 	json_decref(j);
-	if (oci_put_blob(cache, *media_type, b.data ? b.data : "", b.size, &desc, err))
+	if (oci_put_blob(cache, *media_type, data, size, &desc, err))
 		goto out;
 	if (strncmp(reference, "sha256:", 7) == 0 && strcmp(reference, desc.digest) != 0) {
 		error_set(err, ERROR_INVALID, "registry %s, repository %s: the manifest %s has the digest %s", reg->host,
@@ -843,9 +883,8 @@ static int get_manifest(struct registry *reg, const char *repository, const char
 	rc = 0;
 out:
 	free(desc.media_type);
-	free(b.data);
-	request_clear(&rq);
-	free(scope);
+	free(data);
+	free(content_type);
 	return rc;
 }
 
@@ -984,11 +1023,13 @@ static int upload_chunks(struct registry *reg, const char *repository, const cha
 	return rc;
 }
 
-static int push_blob(struct registry *reg, const char *repository, const char *blob_dir, const char *digest,
-		     long long size, const char *mount_from, registry_blob_source source, void *source_ctx,
-		     struct registry_push_stats *stats, struct error *err)
+/* The blob's bytes are `data` when not NULL (made in memory), else the file at `path`, else
+ * what `source` finds. */
+static int push_blob(struct registry *reg, const char *repository, const char *blob_path, const void *data,
+		     const char *digest, long long size, const char *mount_from, registry_blob_source source,
+		     void *source_ctx, struct registry_push_stats *stats, struct error *err)
 {
-	char *scope = xasprintf("repository:%s:pull,push", repository), *path = fs_path_join(blob_dir, digest + 7);
+	char *scope = xasprintf("repository:%s:pull,push", repository), *path = data ? NULL : xstrdup(blob_path);
 	char *mount_scope = NULL;
 	struct request rq = {0};
 	int rc = -1;
@@ -1034,13 +1075,13 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		status_error(reg, repository, "starting a blob upload", rq.status, err);
 		goto out;
 	}
-	if (access(path, R_OK) < 0) {
+	if (!data && access(path, R_OK) < 0) {
 		/* Left in the base's registry by a lazy build, and neither here nor mountable. */
 		free(path);
 		path = NULL;
 		if (!source || source(source_ctx, digest, &path, err) < 0) {
 			if (!source)
-				error_set(err, ERROR_INVALID, "blob %s is not in %s", digest, blob_dir);
+				error_set(err, ERROR_INVALID, "blob %s is not at %s", digest, blob_path);
 			goto out;
 		}
 	}
@@ -1051,7 +1092,7 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		/* A registry that wants chunks says how large (OCI-Chunk-Min-Length). */
 		if (rq.chunk_min && atoll(rq.chunk_min) > chunk)
 			chunk = atoll(rq.chunk_min);
-		chunked = chunk > 0 && size > chunk;
+		chunked = !data && chunk > 0 && size > chunk;
 		request_clear(&rq);
 		if (!location)
 			goto out;
@@ -1066,6 +1107,7 @@ static int push_blob(struct registry *reg, const char *repository, const char *b
 		if (!chunked) { /* otherwise every byte went in PATCH requests: the PUT only closes */
 			rq.headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
 			rq.upload_path = path;
+			rq.upload_data = data;
 			rq.upload_size = (size_t)size;
 		}
 	}
@@ -1085,8 +1127,9 @@ out:
 	return rc;
 }
 
+/* *subject (may be NULL): the answer's OCI-Subject header, NULL when it has none. */
 static int put_manifest(struct registry *reg, const char *repository, const char *reference, const char *media_type,
-			const char *data, size_t size, struct error *err)
+			const char *data, size_t size, char **subject, struct error *err)
 {
 	char *scope = xasprintf("repository:%s:pull,push", repository), *ct = xasprintf("Content-Type: %s", media_type);
 	struct request rq = {0};
@@ -1104,8 +1147,82 @@ static int put_manifest(struct registry *reg, const char *repository, const char
 		else
 			status_error(reg, repository, "putting the manifest", rq.status, err);
 	}
+	if (rc == 0 && subject) {
+		*subject = rq.subject;
+		rq.subject = NULL;
+	}
 	request_clear(&rq);
 	free(ct);
+	free(scope);
+	return rc;
+}
+
+int registry_put_manifest(struct registry *reg, const char *repository, const char *reference, const char *media_type,
+			  const char *data, size_t size, char **subject, struct error *err)
+{
+	if (subject)
+		*subject = NULL;
+	settle_scheme(reg);
+	return put_manifest(reg, repository, reference, media_type, data, size, subject, err);
+}
+
+int registry_push_blob(struct registry *reg, const char *repository, const char *path, const void *data,
+		       const char *digest, long long size, struct registry_push_stats *stats, struct error *err)
+{
+	struct registry_push_stats mine = {0};
+	int rc;
+
+	settle_scheme(reg);
+	rc = push_blob(reg, repository, path, data, digest, size, NULL, NULL, NULL, &mine, err);
+	stats->uploaded += mine.uploaded;
+	stats->existing += mine.existing;
+	stats->uploaded_bytes += mine.uploaded ? size : 0;
+	return rc;
+}
+
+int registry_referrers(struct registry *reg, const char *repository, const char *digest, json_t **index,
+		       struct error *err)
+{
+	struct download_body b = {.max = MANIFEST_MAX, .err = err};
+	struct request rq = {0};
+	char *scope = xasprintf("repository:%s:pull", repository);
+	const char *media;
+	int rc = -1;
+
+	*index = NULL;
+	settle_scheme(reg);
+	rq.url = xasprintf("%s/v2/%s/referrers/%s", reg->base_url, repository, digest);
+	rq.scope = scope;
+	rq.headers = curl_slist_append(NULL, "Accept: " OCI_MEDIA_INDEX);
+	rq.body = &b;
+	if (send_request(reg, &rq, err))
+		goto out;
+	/* A registry without the API answers 404 (the spec's word) or, behind some proxies,
+	 * another client error for a path it does not route; refusals and failures stay errors. */
+	if (rq.status >= 400 && rq.status < 500 && rq.status != 401 && rq.status != 403 && rq.status != 429) {
+		error_set(err, ERROR_NOT_FOUND, "registry %s, repository %s: no referrers API (HTTP %ld)", reg->host,
+			  repository, rq.status);
+		goto out;
+	}
+	if (rq.status != 200) {
+		char *what = xasprintf("reading the referrers of %s", digest);
+		status_error(reg, repository, what, rq.status, err);
+		free(what);
+		goto out;
+	}
+	*index = json_loadb(b.data ? b.data : "", b.size, 0, NULL);
+	media = json_string_value(json_object_get(*index, "mediaType"));
+	if (!json_is_array(json_object_get(*index, "manifests")) || (media && strcmp(media, OCI_MEDIA_INDEX) != 0)) {
+		json_decref(*index);
+		*index = NULL;
+		error_set(err, ERROR_NOT_FOUND, "registry %s, repository %s: the referrers of %s are not an image index",
+			  reg->host, repository, digest);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(b.data);
+	request_clear(&rq);
 	free(scope);
 	return rc;
 }
@@ -1143,6 +1260,7 @@ static void *push_worker(void *arg)
 	for (;;) {
 		struct registry_push_stats mine = {0};
 		struct error err = {0};
+		char *path;
 		size_t i;
 		int rc;
 
@@ -1158,8 +1276,10 @@ static void *push_worker(void *arg)
 		}
 		pthread_mutex_unlock(&job->lock);
 		/* The config is never in the base's repository: no point asking to mount it. */
-		rc = push_blob(job->reg, job->repository, job->blob_dir, job->digests[i], job->sizes[i],
+		path = fs_path_join(job->blob_dir, job->digests[i] + 7);
+		rc = push_blob(job->reg, job->repository, path, NULL, job->digests[i], job->sizes[i],
 			       i == 0 ? NULL : job->mount_from, job->source, job->source_ctx, &mine, &err);
+		free(path);
 		pthread_mutex_lock(&job->lock);
 		job->stats.uploaded += mine.uploaded;
 		job->stats.mounted += mine.mounted;
@@ -1197,7 +1317,7 @@ bool registry_has_manifest(struct registry *reg, const char *repository, const c
 	rq.method = "HEAD";
 	rq.head = true;
 	rq.url = xasprintf("%s/v2/%s/manifests/%s", reg->base_url, repository, reference);
-	rq.headers = curl_slist_append(NULL, ACCEPT_MANIFESTS);
+	rq.headers = curl_slist_append(NULL, "Accept: " ACCEPT_MANIFESTS);
 	has = send_request(reg, &rq, &ignored) == 0 && rq.status == 200 && rq.digest_header &&
 	      strcmp(rq.digest_header, digest) == 0;
 	request_clear(&rq);
@@ -1276,13 +1396,13 @@ int registry_push(struct registry *reg, const char *repository, const char *blob
 		error_set(err, ERROR_INTERRUPTED, "interrupted before the manifest was pushed; no tag was moved");
 		goto out;
 	}
-	if (put_manifest(reg, repository, manifest_digest, media, data, size, err))
+	if (put_manifest(reg, repository, manifest_digest, media, data, size, NULL, err))
 		goto out;
 	for (i = 0; i < tag_count; i++)
 		if (interrupted(hooks)) {
 			error_set(err, ERROR_INTERRUPTED, "interrupted after the manifest, before tag %s", tags[i]);
 			goto out;
-		} else if (put_manifest(reg, repository, tags[i], media, data, size, err)) {
+		} else if (put_manifest(reg, repository, tags[i], media, data, size, NULL, err)) {
 			goto out;
 		}
 	rc = 0;

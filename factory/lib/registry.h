@@ -42,6 +42,8 @@ char *registry_resolve_location(const char *host, const char *request_url, const
 
 int registry_open(struct registry **out, const struct config *config, const char *host, struct error *err);
 void registry_close(struct registry *reg);
+/* The host it was opened for, as messages name it. */
+const char *registry_host(const struct registry *reg);
 
 /* Resolves the reference to the platform's image and verifies its manifest, config and
  * layers into the cache. */
@@ -89,13 +91,34 @@ struct registry_push_hooks {
 	const volatile sig_atomic_t *interrupted;
 };
 
-/* Pushes the image (blobs from `blob_dir`, an image layout's blobs/sha256) to `repository`,
- * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
- * the same registry that may already hold the base layers. `hooks` may be NULL. */
 /* Whether the registry holds `digest` as `reference` (a tag or the digest itself), from one
  * HEAD request; any failure is a no, never an error (the push that follows will tell). */
 bool registry_has_manifest(struct registry *reg, const char *repository, const char *reference, const char *digest);
 
+/* Sends one blob unless the registry has it (HEAD first): the file at `path`, or `data` when
+ * not NULL (a small blob made in memory); `stats` counts it. */
+int registry_push_blob(struct registry *reg, const char *repository, const char *path, const void *data,
+		       const char *digest, long long size, struct registry_push_stats *stats, struct error *err);
+
+/* PUT of a manifest (or index) under `reference`, a digest or a tag. *subject (may be NULL)
+ * is the answer's OCI-Subject header (malloc'd; NULL without one): a registry that processed
+ * the manifest's "subject" names it there (distribution-spec 1.1). */
+int registry_put_manifest(struct registry *reg, const char *repository, const char *reference, const char *media_type,
+			  const char *data, size_t size, char **subject, struct error *err);
+
+/* The bytes of the manifest `reference` names, as the registry holds them (not cached);
+ * `accept` is the media type asked for. A missing one is ERROR_NOT_FOUND. */
+int registry_read_manifest(struct registry *reg, const char *repository, const char *reference, const char *accept,
+			   char **data, size_t *size, struct error *err);
+
+/* The referrers API: the image index of the manifests whose subject is `digest` (its first
+ * page). ERROR_NOT_FOUND when the registry has no such API. */
+int registry_referrers(struct registry *reg, const char *repository, const char *digest, json_t **index,
+		       struct error *err);
+
+/* Pushes the image (blobs from `blob_dir`, an image layout's blobs/sha256) to `repository`,
+ * the manifest by digest, then every tag. `mount_from` (may be NULL) names a repository on
+ * the same registry that may already hold the base layers. `hooks` may be NULL. */
 int registry_push(struct registry *reg, const char *repository, const char *blob_dir, const char *manifest_digest,
 		  const char *const *tags, size_t tag_count, const char *mount_from, registry_blob_source source,
 		  void *source_ctx, const struct registry_push_hooks *hooks, struct registry_push_stats *stats,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 char *xstrdup(const char *s)
 {
@@ -52,4 +53,13 @@ void strbuf_add(struct strbuf *b, const void *bytes, size_t n)
 	memcpy(b->data + b->len, bytes, n);
 	b->len += n;
 	b->data[b->len] = '\0';
+}
+
+void time_rfc3339(long long epoch, char *buf, size_t size)
+{
+	time_t t = (time_t)epoch;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

@@ -23,4 +23,8 @@ struct strbuf {
 
 void strbuf_add(struct strbuf *buf, const void *bytes, size_t n);
 
+/* Seconds since the epoch as RFC 3339 UTC, "1970-01-01T00:00:00Z" (what OCI "created" fields
+ * hold); `size` of 21 is enough. */
+void time_rfc3339(long long epoch, char *buf, size_t size);
+
 #endif
