@@ -2,7 +2,7 @@
 """A reverse proxy that injects faults in front of a plain-HTTP registry (tests of `factory push`).
 
 usage: faultproxy.py --port PORT --upstream http://HOST:PORT --log FILE [--fail RULE]...
-                     [--listen ADDR]
+                     [--listen ADDR] [--referrers]
 
 Listens on ADDR:PORT (default 127.0.0.1; threaded, HTTP/1.1 keep-alive) and forwards every
 request to the upstream: method, path and query, headers (Authorization included; hop-by-hop
@@ -28,6 +28,12 @@ Examples:  'PUT /v2/.*/manifests/.*=500x1'
 A request takes the first rule (in command-line order) that matches it and has faults left.
 The request body is always read in full before a fault is injected.
 
+--referrers adds the referrers API of distribution-spec 1.1 to a registry that has none
+(Debian's distribution 2.8): a manifest PUT whose body has a "subject" is forwarded and, once
+the upstream stored it, answered with an OCI-Subject header naming the subject and remembered;
+GET /v2/<repo>/referrers/<digest> answers 200 with an image index of the descriptors
+remembered for that subject (mediaType, digest, size, artifactType, annotations).
+
 Control (not logged): GET /_proxy_ready -> 200.
 
 Every other request is appended to the log as one JSON line:
@@ -40,6 +46,7 @@ Every other request is appended to the log as one JSON line:
 """
 
 import argparse
+import hashlib
 import http.client
 import json
 import re
@@ -58,6 +65,9 @@ RULE_RE = re.compile(
     r"^(?P<pattern>.+?)=(?P<action>[1-5][0-9][0-9]|drop)\s*(?:x\s*(?P<count>[0-9]+))?"
     r"(?::(?P<options>.*))?$")
 ERROR_CODES = {401: "UNAUTHORIZED", 403: "DENIED", 404: "NAME_UNKNOWN", 429: "TOOMANYREQUESTS"}
+MANIFEST_PUT_RE = re.compile(r"/v2/(?P<repo>.+)/manifests/[^/]+")
+REFERRERS_RE = re.compile(r"/v2/(?P<repo>.+)/referrers/(?P<digest>sha256:[0-9a-f]{64})")
+INDEX = "application/vnd.oci.image.index.v1+json"
 
 
 class Rule:
@@ -83,11 +93,32 @@ class Rule:
 
 
 class State:
-    def __init__(self, upstream, rules, log_path):
+    def __init__(self, upstream, rules, log_path, referrers=False):
         self.upstream = upstream
         self.rules = rules
         self.log_path = log_path
         self.lock = threading.Lock()
+        self.referrers = {} if referrers else None  # (repo, subject digest) -> {digest: descriptor}
+
+    def add_referrer(self, repo, body):
+        """The subject digest of a manifest just stored (remembered as its referrer), or None."""
+        try:
+            m = json.loads(body)
+            subject = m["subject"]["digest"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        d = {"mediaType": m.get("mediaType"), "digest": "sha256:" + hashlib.sha256(body).hexdigest(),
+             "size": len(body), "artifactType": m.get("artifactType") or m.get("config", {}).get("mediaType")}
+        if m.get("annotations"):
+            d["annotations"] = m["annotations"]
+        with self.lock:
+            self.referrers.setdefault((repo, subject), {})[d["digest"]] = d
+        return subject
+
+    def referrers_index(self, repo, subject):
+        with self.lock:
+            found = list(self.referrers.get((repo, subject), {}).values())
+        return {"schemaVersion": 2, "mediaType": INDEX, "manifests": found}
 
     def pick(self, request_line):
         """The rule whose fault this request gets (its budget is used up atomically), or None."""
@@ -212,6 +243,8 @@ class Handler(BaseHTTPRequestHandler):
     def _forward(self, t0):
         up = self.server.state.upstream
         bytes_in = bytes_out = 0
+        put = self.command == "PUT" and MANIFEST_PUT_RE.fullmatch(urlsplit(self.path).path)
+        captured = [] if put and self.server.state.referrers is not None else None
         conn = http.client.HTTPConnection(up.hostname, up.port or 80, timeout=120)
         try:
             try:
@@ -236,12 +269,18 @@ class Handler(BaseHTTPRequestHandler):
                 return
             for c in self._body_chunks():
                 bytes_in += len(c)
+                if captured is not None:
+                    captured.append(c)
                 conn.send(b"%x\r\n%s\r\n" % (len(c), c) if chunked else c)
             if chunked:
                 conn.send(b"0\r\n\r\n")
             resp = conn.getresponse()
 
             self.send_response_only(resp.status, resp.reason)
+            if captured is not None and resp.status == 201:
+                subject = self.server.state.add_referrer(put.group("repo"), b"".join(captured))
+                if subject:
+                    self.send_header("OCI-Subject", subject)
             length = resp.getheader("Content-Length")
             upstream_chunked = "chunked" in (resp.getheader("Transfer-Encoding") or "").lower()
             no_body = self.command == "HEAD" or resp.status in (204, 304) or resp.status < 200
@@ -281,8 +320,13 @@ class Handler(BaseHTTPRequestHandler):
             return
         try:
             rule = self.server.state.pick("%s %s" % (self.command, self.path))
+            referrers = REFERRERS_RE.fullmatch(urlsplit(self.path).path)
             if rule:
                 self._inject(t0, rule)
+            elif referrers and self.command == "GET" and self.server.state.referrers is not None:
+                index = self.server.state.referrers_index(referrers.group("repo"), referrers.group("digest"))
+                sent = self._answer(200, json.dumps(index).encode(), [("Content-Type", INDEX)])
+                self._record(t0, 200, False, None, 0, sent)
             else:
                 self._forward(t0)
         except (ClientGone, ConnectionError, BrokenPipeError) as e:
@@ -307,6 +351,7 @@ def main():
     ap.add_argument("--upstream", required=True, help="http://HOST:PORT of the registry")
     ap.add_argument("--log", required=True, help="JSON-lines request log (appended)")
     ap.add_argument("--fail", action="append", default=[], metavar="RULE")
+    ap.add_argument("--referrers", action="store_true", help="answer the referrers API (see above)")
     args = ap.parse_args()
     upstream = urlsplit(args.upstream)
     if upstream.scheme != "http" or not upstream.hostname:
@@ -316,7 +361,7 @@ def main():
     except (ValueError, re.error) as e:
         ap.error(str(e))
     server = Server((args.listen, args.port), Handler)
-    server.state = State(upstream, rules, args.log)
+    server.state = State(upstream, rules, args.log, args.referrers)
     print("faultproxy: %s:%d -> %s; rules: %s" % (args.listen, args.port, args.upstream,
                                                  "; ".join(r.text for r in rules) or "none"),
           flush=True)
