@@ -96,13 +96,14 @@ else
     t_fail "no-op build: no JAR, layer or image file is opened" "$(head -5 "$tmp/opened") $(wc -l < "$tmp/artifacts") artifacts"
 fi
 
-# --push of what the registry has: one manifest HEAD per tag, not one request per blob
+# --push of what the registry has: one manifest HEAD per tag, not one request per blob, and
+# one GET of the referrers tag's index for the attached SBOMs and provenance
 mark=$(registry_log_mark plain)
 build --push > "$tmp/push2" 2>&1 || true
 requests=$(registry_count plain requests "" "$mark")
 heads=$(tail -n +"$((mark + 1))" "$PLAIN_LOG" | grep -cE '"HEAD /v2/team/noop/manifests/(1\.0|stable) ' || true)
 if grep -q "already there under every tag: nothing sent" "$tmp/push2" && [[ $heads -eq 2 && $requests -le 3 ]]; then
-    t_ok "warm --push: one manifest HEAD per tag ($requests requests)"
+    t_ok "warm --push: one manifest HEAD per tag and one listing of the documents ($requests requests)"
 else
     t_fail "warm --push: one manifest HEAD per tag" "requests=$requests heads=$heads; $(cat "$tmp/push2")"
 fi

@@ -85,8 +85,14 @@ t_check "second push: manifests unchanged" cmp "$tmp/fd.before" "$tmp/out/app-a/
 recipe "$tmp/b" app-b "$PLAIN_HOST/flink/base:1.19.2" "$PLAIN_HOST" "other content"
 mark=$(registry_log_mark plain)
 "$FACTORY" build --push --config "$tmp/plain.yaml" -o "$tmp/out" "$tmp/b/recipe.yaml" > "$tmp/push3" 2>&1 || true
+# (its attached documents are uploaded too: the empty config of their artifacts and each document)
 uploads=$(registry_count plain uploads team/app-b "$mark")
-[[ $uploads -eq 2 ]] && t_ok "second app: only its own layer and config uploaded" || t_fail "second app: only its own layer and config uploaded" "$uploads uploads: $(cat "$tmp/push3")"
+docs=$("$PYTHON" -c 'import json,sys; print(len(json.load(open(sys.argv[1])).get("documents", {})))' "$tmp/out/app-b/bundle.json")
+if grep -q "(2 blobs uploaded, 3 mounted, 0 already there" "$tmp/push3" && [[ $uploads -eq $((2 + 1 + docs)) ]]; then
+    t_ok "second app: only its own layer and config uploaded (and its $docs documents)"
+else
+    t_fail "second app: only its own layer and config uploaded" "$uploads uploads: $(cat "$tmp/push3")"
+fi
 
 # Lazy base: a Java job pushed to the base's own registry never downloads the base layers
 # (they are mounted); the layout names them without holding them.

@@ -353,8 +353,9 @@ int bundle_write_attached(const char *app_dir, const struct bundle_attachment *l
 
 	for (size_t i = 0; i < count; i++)
 		json_object_set_new(o, list[i].document,
-				    json_pack("{s:s, s:s, s:s}", "digest", list[i].digest, "artifactType",
-					      list[i].artifact_type, "sha256", list[i].sha256));
+				    json_pack("{s:s, s:s, s:s, s:s}", "digest", list[i].digest, "artifactType",
+					      list[i].artifact_type, "sha256", list[i].sha256, "listedBy",
+					      list[i].listed_by ? list[i].listed_by : "api"));
 	return update_bundle(app_dir, "attached", o, err);
 }
 

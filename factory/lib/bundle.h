@@ -110,6 +110,7 @@ struct bundle_attachment {
 	const char *sha256;        /* of the document, as "documents" lists it */
 	const char *digest;        /* of the artifact manifest */
 	const char *artifact_type;
+	const char *listed_by; /* "api" or "tag": where the registry lists it as a referrer */
 };
 
 /* Records the attached documents (bundle.json's "attached": file name -> {digest,

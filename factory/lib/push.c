@@ -215,21 +215,48 @@ static bool interrupted(const struct registry_push_hooks *hooks)
 	return hooks && hooks->interrupted && *hooks->interrupted;
 }
 
+/* Every artifact is recorded as attached with this digest, and where it was listed: a registry
+ * keeps no index of referrers whose manifests it lacks, so the listing alone tells whether
+ * they are all still there. */
+static enum referrers_listing recorded(const char *app_dir, const struct attachments *a)
+{
+	json_t *record = bundle_read_attached(app_dir);
+	enum referrers_listing listing = REFERRERS_UNKNOWN;
+	bool all = a->count > 0;
+
+	for (size_t i = 0; all && i < a->count; i++) {
+		const json_t *e = json_object_get(record, a->docs[i].name);
+		const char *digest = json_string_value(json_object_get(e, "digest"));
+		const char *by = json_string_value(json_object_get(e, "listedBy"));
+		enum referrers_listing this = by && strcmp(by, "tag") == 0 ? REFERRERS_BY_TAG : REFERRERS_BY_API;
+		all = digest && strcmp(digest, a->artifacts[i].digest) == 0 && (i == 0 || this == listing);
+		listing = this;
+	}
+	json_decref(record);
+	return all ? listing : REFERRERS_UNKNOWN;
+}
+
 /* Attaches the documents once the image is in the registry: what the registry refuses is a
  * warning (the image push stands), an interrupt an error. With `check_first` (the image was
- * there already) only the artifacts the registry lacks are sent. */
-static int attach(struct registry *reg, const char *repository, struct attachments *a, bool check_first,
-		  const struct registry_push_hooks *hooks, struct push_result *r, struct error *err)
+ * there already) only the artifacts the registry lacks are sent, and those the bundle records
+ * as attached are looked for where they were listed, with one request. */
+static int attach(struct registry *reg, const char *app_dir, const char *repository, struct attachments *a,
+		  bool check_first, const struct registry_push_hooks *hooks, struct push_result *r, struct error *err)
 {
 	struct referrers_artifact *good = calloc(a->count + 1, sizeof(*good));
 	struct registry_push_stats stats = {0};
-	enum referrers_listing listing;
+	enum referrers_listing listing = check_first ? recorded(app_dir, a) : REFERRERS_UNKNOWN;
 	size_t n = 0;
 	bool updated;
 	struct error e = {0};
 
 	if (!good)
 		abort();
+	if (listing != REFERRERS_UNKNOWN) {
+		for (size_t i = 0; i < a->count; i++)
+			good[n++] = a->artifacts[i]; /* not sent: referrers_list finds them listed */
+		goto list;
+	}
 	for (size_t i = 0; i < a->count; i++) {
 		if (interrupted(hooks)) {
 			free(good);
@@ -242,6 +269,7 @@ static int attach(struct registry *reg, const char *repository, struct attachmen
 		else
 			add_warning(r, "%s (the image is pushed; this document is not attached)", e.message);
 	}
+list:
 	error_clear(&e);
 	if (n && referrers_list(reg, repository, a->subject.digest, good, n, &listing, &updated, &e)) {
 		add_warning(r, "%s (the image is pushed; its documents are not attached)", e.message);
@@ -275,6 +303,7 @@ static int record_attached(const char *app_dir, const struct attachments *a, con
 		list[i].document = r->attached[i].document;
 		list[i].digest = r->attached[i].digest;
 		list[i].artifact_type = r->attached[i].artifact_type;
+		list[i].listed_by = r->referrers_tag[0] ? "tag" : "api";
 		for (size_t k = 0; k < a->count; k++)
 			if (strcmp(a->docs[k].name, r->attached[i].document) == 0)
 				list[i].sha256 = a->docs[k].digest + 7;
@@ -325,7 +354,7 @@ int push_bundle(const char *app_dir, const struct config *config, const struct r
 	result->base_relayed_bytes = source.relayed_bytes;
 	rc = bundle_write_pushed(app_dir, (const char *const *)result->references, result->count, err);
 	if (rc == 0 && docs.count)
-		rc = attach(reg, target.repository, &docs, result->unchanged, hooks, result, err) ||
+		rc = attach(reg, app_dir, target.repository, &docs, result->unchanged, hooks, result, err) ||
 			     record_attached(app_dir, &docs, result, err) ? -1 : 0;
 out:
 	if (rc)

@@ -212,12 +212,18 @@ int referrers_list(struct registry *reg, const char *repository, const char *sub
 	struct error api = {0};
 	bool indexed = true;
 
+	enum referrers_listing known = *listing;
+
 	*tag_updated = false;
 	*listing = REFERRERS_BY_API;
 	for (size_t i = 0; i < count; i++)
 		indexed = indexed && artifacts[i].sent && artifacts[i].indexed;
 	if (count == 0 || indexed)
 		return 0;
+	if (known == REFERRERS_BY_TAG) {
+		*listing = REFERRERS_BY_TAG;
+		return update_tag(reg, repository, subject, artifacts, count, tag_updated, err);
+	}
 	/* Some were there already, or the PUT said nothing: ask the API; a registry without
 	 * one (404) gets the tag. */
 	if (registry_referrers(reg, repository, subject, &index, &api) == 0) {

@@ -65,12 +65,14 @@ int referrers_push(struct registry *reg, const char *repository, const struct re
 		   struct referrers_artifact *artifact, bool check_first, struct registry_push_stats *stats,
 		   struct error *err);
 
-enum referrers_listing { REFERRERS_BY_API, REFERRERS_BY_TAG };
+enum referrers_listing { REFERRERS_BY_API, REFERRERS_BY_TAG, REFERRERS_UNKNOWN };
 
 /* Makes the registry list the artifacts as referrers of the image `subject`: nothing to do
  * when it said so on each PUT (OCI-Subject) or its referrers API lists them all; otherwise
  * the index under the referrers tag gets them (the other referrers it lists kept, one entry
- * per digest, sorted by digest) and is put back only when it changed (*tag_updated). */
+ * per digest, sorted by digest) and is put back only when it changed (*tag_updated).
+ * *listing on entry: where a previous push found them listed (REFERRERS_UNKNOWN: nowhere
+ * known), so a push that changes nothing asks only there. */
 int referrers_list(struct registry *reg, const char *repository, const char *subject,
 		   const struct referrers_artifact *artifacts, size_t count, enum referrers_listing *listing,
 		   bool *tag_updated, struct error *err);
