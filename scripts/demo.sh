@@ -39,7 +39,10 @@ maven:
   repositories: [{name: local, url: "$MAVEN_URL_OPEN"}]
 registries: [{host: "$REGISTRY_HOST", insecure: true, credentials: none}]
 cache: {dir: $work/cache}
+signing: {key: $work/signing.pem}
 YAML
+# an Ed25519 key signs the SBOMs and the provenance
+openssl genpkey -algorithm ed25519 -out "$work/signing.pem" 2> /dev/null
 cat > "$work/app/recipe.yaml" <<YAML
 apiVersion: factory.dev/v1alpha1
 kind: Recipe
@@ -67,10 +70,12 @@ skopeo inspect --tls-verify=false --format '{{.Digest}} {{.Layers}}' "docker://$
 echo "== editing the PyFlink script: the image stays, only the ConfigMap changes"
 echo "# tuned" >> "$work/app/jobs/kafka_length.py"
 "$FACTORY" build --push --publish --config "$work/factory.yaml" -o "$work/out" "$work/app/recipe.yaml"
+echo "== factory verify: the bundle against itself (signatures too), then a rebuild from the lock"
+"$FACTORY" verify --config "$work/factory.yaml" -o "$work/out" "$work/app/recipe.yaml"
 echo "== the GitOps repository: one commit per change, the script edit touching only what it must"
 git --git-dir="$gitdir/deploy.git" log --stat --format='%h %s' main
 rm -rf "$out"
 mkdir -p "$(dirname "$out")"
 cp -r "$work/out/pyflink-kafka-demo" "$out"
-echo "== bundle in out/demo (manifests, image layout, bundle.json)"
+echo "== bundle in out/demo (manifests, image layout, bundle.json, SBOMs, provenance, signatures)"
 find "$out" -maxdepth 2 -not -path '*/blobs*' | sort

@@ -264,8 +264,15 @@ int bundle_read_target(const char *app_dir, struct bundle_target *t, struct erro
 	snprintf(t->manifest_digest, sizeof(t->manifest_digest), "%s", digest);
 	if (json_string_value(json_object_get(doc, "inputsKey")))
 		snprintf(t->inputs_key, sizeof(t->inputs_key), "%s", json_string_value(json_object_get(doc, "inputsKey")));
-	if (json_object_size(json_object_get(doc, "documents")))
-		t->documents = json_incref(json_object_get(doc, "documents"));
+	if (json_object_size(json_object_get(doc, "documents"))) {
+		json_t *envelopes = json_object_get(json_object_get(doc, "signatures"), "envelopes"), *e;
+		size_t k;
+		t->documents = json_deep_copy(json_object_get(doc, "documents"));
+		/* an envelope is listed without a digest: its signature is what vouches for it */
+		json_array_foreach(envelopes, k, e)
+			if (json_is_string(e))
+				json_object_set_new(t->documents, json_string_value(e), json_null());
+	}
 	t->epoch = json_is_integer(json_object_get(doc, "sourceDateEpoch"))
 			   ? (long long)json_integer_value(json_object_get(doc, "sourceDateEpoch"))
 			   : -1;

@@ -35,7 +35,8 @@ struct bundle_target {
 	/* sha256 of the recipe's image inputs (build_inputs_key): a later render of the same inputs
 	 * deploys manifest_digest; "" when unknown (bundles written before it existed). */
 	char inputs_key[65];
-	/* bundle.json's "documents" (file name -> sha256 hex), NULL when it lists none; freed by
+	/* bundle.json's "documents" (file name -> sha256 hex) and its signed envelopes (file name ->
+	 * null: a signature vouches for them), NULL when it lists none; freed by
 	 * bundle_target_clear */
 	json_t *documents;
 	long long epoch; /* its SOURCE_DATE_EPOCH; -1 when it does not say */

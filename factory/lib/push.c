@@ -162,7 +162,7 @@ static int load_document(const char *app_dir, const char *name, const char *sha2
 		return -1;
 	}
 	close(fd);
-	if (!sha256 || strcmp(hex, sha256) != 0)
+	if (sha256 && strcmp(hex, sha256) != 0)
 		return error_set(err, ERROR_INVALID, "%s has the sha256 %s, %s/%s lists %s: the bundle is not what it "
 				 "says; run 'factory build' again (nothing was pushed)", doc->path, hex, app_dir, BUNDLE_FILE,
 				 sha256 ? sha256 : "none");
