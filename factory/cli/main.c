@@ -54,7 +54,7 @@ static const struct command commands[] = {
 	{&cmd_inspect_spec, cmd_inspect, 0},
 	{&cmd_render_spec, cmd_render, 0},
 	{&cmd_validate_spec, cmd_validate, 0},
-	{&cmd_verify_spec, cmd_verify, 0},
+	{&cmd_verify_spec, cmd_verify, SETUP_HTTP}, /* verify RECIPE may fetch what the cache lacks */
 	{NULL, NULL, 0},
 };
 
