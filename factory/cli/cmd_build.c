@@ -6,7 +6,10 @@
 
 #include "build.h"
 #include "commands.h"
+#include "fsutil.h"
+#include "oci.h"
 #include "output.h"
+#include "util.h"
 
 struct build_args {
 	const char *output;
@@ -15,6 +18,9 @@ struct build_args {
 	bool publish;
 	bool dry_run;
 	int parallel;
+	const char *digest_file;
+	const char *image_refs;
+	struct cmd_target_args target;
 };
 
 static const struct opt_entry build_options_table[] = {
@@ -29,6 +35,11 @@ static const struct opt_entry build_options_table[] = {
 	 offsetof(struct build_args, dry_run), 0, 0},
 	{OPT_INT, "parallel", 'j', "N", "transfers at once, 1 to 64 (default: factory.yaml maven.parallel, 8)",
 	 offsetof(struct build_args, parallel), 1, 64},
+	CMD_TARGET_OPTIONS(struct build_args),
+	{OPT_STRING, "digest-file", 0, "FILE", "write the image's manifest digest (sha256:...) to FILE",
+	 offsetof(struct build_args, digest_file), 0, 0},
+	{OPT_STRING, "image-refs", 0, "FILE", "write the image's references (by digest, then each tag) to FILE",
+	 offsetof(struct build_args, image_refs), 0, 0},
 	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
@@ -44,6 +55,47 @@ const struct opt_command cmd_build_spec = {
 	.min_args = 1,
 	.max_args = 1,
 };
+
+/* --digest-file and --image-refs: one line each, where CI tools look (as ko and buildah write
+ * them); the references are the pushed ones, else those a push would make. */
+static int write_results(const struct build_args *a, const struct build_result *r, struct error *err)
+{
+	const struct recipe *recipe = r->recipe;
+	char *text = NULL;
+	size_t size = 0;
+	int rc = 0;
+
+	if (a->digest_file) {
+		text = xasprintf("%s\n", r->image.manifest.digest);
+		rc = fs_write_file_atomic(a->digest_file, text, strlen(text), 0644, err);
+		free(text);
+	}
+	if (rc == 0 && a->image_refs) {
+		struct strbuf b = {0};
+		if (r->pushed.count) {
+			for (size_t i = 0; i < r->pushed.count; i++) {
+				strbuf_add(&b, r->pushed.references[i], strlen(r->pushed.references[i]));
+				strbuf_add(&b, "\n", 1);
+			}
+		} else if (recipe->image_repository) {
+			size_t tags = recipe->image_tags.count ? recipe->image_tags.count : 1;
+			for (size_t i = 0; i <= tags; i++) {
+				const char *what = i == 0 ? r->image.manifest.digest
+						  : recipe->image_tags.count ? recipe->image_tags.items[i - 1]
+									      : RECIPE_DEFAULT_TAG;
+				char *ref = oci_reference(recipe->image_registry, recipe->image_repository, what);
+				strbuf_add(&b, ref, strlen(ref));
+				strbuf_add(&b, "\n", 1);
+				free(ref);
+			}
+		}
+		text = b.data;
+		size = b.len;
+		rc = fs_write_file_atomic(a->image_refs, text ? text : "", size, 0644, err);
+		free(text);
+	}
+	return rc;
+}
 
 static json_t *image_json(const struct build_result *r)
 {
@@ -117,7 +169,12 @@ int cmd_build(int argc, char **argv)
 		return status;
 	}
 	build.publish.epoch = build.epoch;
-	status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
+	build.strict = args.target.strict;
+	if (cmd_image_override(&args.target, &build.image_override, &err))
+		status = EXIT_USAGE;
+	else
+		status = build_run(&result, &build, &diags, &err) || write_results(&args, &result, &err) ? EXIT_FAILED
+													: EXIT_OK;
 	output_end_progress(&out);
 	output_set(&out, "recipe", output_json_text(build.recipe_path));
 	output_set(&out, "app", result.recipe ? output_json_text(result.recipe->name) : NULL);
@@ -147,7 +204,8 @@ int cmd_build(int argc, char **argv)
 	}
 	if (!out.json)
 		output_print_push_warnings(&result.pushed);
-	status = output_finish(&out, status, &diags, &err);
+	status = output_finish(&out, cmd_strict(&args.target, &diags, status, &err), &diags, &err);
+	cmd_target_args_clear(&args.target);
 	build_result_clear(&result);
 	diag_list_free(&diags);
 	return status;

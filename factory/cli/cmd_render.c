@@ -9,12 +9,14 @@
 struct render_args {
 	const char *output;
 	const char *image;
+	struct cmd_target_args target;
 };
 
 static const struct opt_entry render_options_table[] = {
 	{OPT_STRING, "output", 'o', "DIR", "where bundles go (default: out)", offsetof(struct render_args, output), 0, 0},
 	{OPT_STRING, "image", 0, "REF", "deploy this image reference instead of the recipe's",
 	 offsetof(struct render_args, image), 0, 0},
+	CMD_TARGET_OPTIONS(struct render_args),
 	{OPT_END, NULL, 0, NULL, NULL, 0, 0, 0},
 };
 
@@ -56,7 +58,11 @@ int cmd_render(int argc, char **argv)
 		diag_list_free(&diags);
 		return status;
 	}
-	status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
+	build.strict = args.target.strict;
+	if (cmd_image_override(&args.target, &build.image_override, &err))
+		status = EXIT_USAGE;
+	else
+		status = build_run(&result, &build, &diags, &err) ? EXIT_FAILED : EXIT_OK;
 	output_set(&out, "recipe", output_json_text(build.recipe_path));
 	output_set(&out, "app", result.recipe ? output_json_text(result.recipe->name) : NULL);
 	output_set(&out, "appDir", output_json_text(result.app_dir));
@@ -67,7 +73,8 @@ int cmd_render(int argc, char **argv)
 			printf(", scripts %s", result.rendered->scripts_hash);
 		printf(", image %s)\n", result.rendered->image);
 	}
-	status = output_finish(&out, status, &diags, &err);
+	status = output_finish(&out, cmd_strict(&args.target, &diags, status, &err), &diags, &err);
+	cmd_target_args_clear(&args.target);
 	build_result_clear(&result);
 	diag_list_free(&diags);
 	return status;

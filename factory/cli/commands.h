@@ -50,6 +50,37 @@ const char *cmd_version(void);
  * inputs a render compares with the last build's. */
 int cmd_source_date_epoch(long long *epoch, struct error *err);
 
+/* --registry, --repository, --tag and --strict, shared by build and render (a command's args
+ * struct holds one as `target`); FACTORY_REGISTRY, FACTORY_REPOSITORY and FACTORY_TAGS
+ * (comma- or space-separated) stand in for the flags that are not given, as KO_DOCKER_REPO
+ * does for ko. */
+struct cmd_target_args {
+	const char *registry;
+	const char *repository;
+	struct opt_list tags;
+	bool strict;
+	char *env_tags; /* FACTORY_TAGS, split in place */
+	const char *env_tag_items[OPT_LIST_MAX];
+};
+
+#define CMD_TARGET_OPTIONS(type)                                                                                 \
+	{OPT_STRING, "registry", 0, "HOST", "push to this registry (default: $FACTORY_REGISTRY, else image.registry)", \
+	 offsetof(type, target.registry), 0, 0},                                                                 \
+	{OPT_STRING, "repository", 0, "PATH",                                                                    \
+	 "the image's repository (default: $FACTORY_REPOSITORY, else image.repository)",                        \
+	 offsetof(type, target.repository), 0, 0},                                                              \
+	{OPT_LIST, "tag", 't', "TAG", "a tag instead of image.tags, repeatable (default: $FACTORY_TAGS)",        \
+	 offsetof(type, target.tags), 0, 0},                                                                    \
+	{OPT_FLAG, "strict", 0, NULL, "treat warnings as errors", offsetof(type, target.strict), 0, 0}
+
+struct recipe_image_override;
+/* The override of the recipe's image target from the flags, else the environment. */
+int cmd_image_override(struct cmd_target_args *args, struct recipe_image_override *o, struct error *err);
+void cmd_target_args_clear(struct cmd_target_args *args);
+/* With --strict, a run that warned fails (warnings found after the recipe was read; those in
+ * it stopped the run before anything was written). Returns the exit status. */
+int cmd_strict(const struct cmd_target_args *args, const struct diag_list *diags, int status, struct error *err);
+
 /* Prints diagnostics sorted by position, then the error (if any) as `factory: error: ...`. */
 void cmd_report(struct diag_list *diags, const struct error *err);
 

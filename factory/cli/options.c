@@ -159,6 +159,15 @@ static int store(const struct opt_command *cmd, const struct opt_entry *e, int b
 	case OPT_STRING:
 		*(const char **)(void *)slot = value;
 		return -1;
+	case OPT_LIST: {
+		struct opt_list *list = (struct opt_list *)(void *)slot;
+		if (list->count == OPT_LIST_MAX) {
+			option_name(e, name, sizeof(name));
+			return usage_error(cmd, "%s: given more than %d times", name, OPT_LIST_MAX);
+		}
+		list->items[list->count++] = value;
+		return -1;
+	}
 	case OPT_INT: {
 		char *end;
 		long n;

@@ -19,6 +19,14 @@ enum opt_type {
 	OPT_FLAG,   /* bool, set to true */
 	OPT_STRING, /* const char *, pointing into argv */
 	OPT_INT,    /* int within [min, max]; anything else is a usage error */
+	OPT_LIST,   /* struct opt_list: each use of the option adds one value (--tag a --tag b) */
+};
+
+#define OPT_LIST_MAX 32
+
+struct opt_list {
+	const char *items[OPT_LIST_MAX]; /* pointing into argv */
+	size_t count;
 };
 
 struct opt_entry {

@@ -491,6 +491,11 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 	}
 	if (o->recheck && r->cache)
 		r->cache->distrust = true;
+	if (recipe_override_image(r->recipe, &o->image_override, err))
+		return -1;
+	if (o->strict && diags->count > diags->errors)
+		return error_set(err, ERROR_INVALID, "%s: %zu warning%s, which --strict makes errors; nothing written",
+				 r->recipe->file, diags->count - diags->errors, diags->count - diags->errors == 1 ? "" : "s");
 	r->app_dir = fs_path_join(o->output_dir ? o->output_dir : "out", r->recipe->name);
 	r->image_dir = fs_path_join(r->app_dir, "image");
 	if ((o->stages & BUILD_FETCH) && (begin(o, BUILD_FETCH, err) || fetch_stage(r, o, diags, err) || stopped(o, err)))

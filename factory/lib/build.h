@@ -42,6 +42,8 @@ struct build_options {
 	long long epoch;        /* SOURCE_DATE_EPOCH */
 	const char *version;    /* factory's release, for the provenance's builder; NULL: "unknown" */
 	bool recheck;           /* hash every cached input it uses, trusting no stat record */
+	bool strict;            /* a warning about the recipe is an error, before anything is written */
+	struct recipe_image_override image_override; /* --registry, --repository, --tag */
 	int level;              /* gzip level; 0: 6 */
 	const char *image;      /* render only: deploy this reference instead of the recipe's */
 	const volatile sig_atomic_t *interrupted;

@@ -1577,6 +1577,32 @@ const char *recipe_supported_flink_versions(void)
 	return flink_supported_versions();
 }
 
+int recipe_override_image(struct recipe *r, const struct recipe_image_override *o, struct error *err)
+{
+	if (o->registry && (!*o->registry || strchr(o->registry, '/') || !is_image_reference(o->registry)))
+		return error_set(err, ERROR_INVALID, "registry override '%s' is not a registry host[:port]", o->registry);
+	if (o->repository && !is_repository_path(o->repository))
+		return error_set(err, ERROR_INVALID,
+				 "repository override '%s' is not a repository path (lowercase letters, digits, '.', '_', "
+				 "'-', '/')", o->repository);
+	for (size_t i = 0; i < o->tag_count; i++)
+		if (!is_tag(o->tags[i]))
+			return error_set(err, ERROR_INVALID, "tag override '%s' is not a valid image tag", o->tags[i]);
+	if (o->registry)
+		r->image_registry = o->registry;
+	if (o->repository)
+		r->image_repository = o->repository;
+	if (o->tag_count) {
+		free(r->image_tags.items);
+		r->image_tags.items = calloc(o->tag_count, sizeof(*r->image_tags.items));
+		if (!r->image_tags.items)
+			abort();
+		memcpy(r->image_tags.items, o->tags, o->tag_count * sizeof(*o->tags));
+		r->image_tags.count = o->tag_count;
+	}
+	return 0;
+}
+
 const char *recipe_image_tag(const struct recipe *r)
 {
 	return r->image_tags.count ? r->image_tags.items[0] : RECIPE_DEFAULT_TAG;

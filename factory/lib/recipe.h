@@ -269,4 +269,19 @@ const char *recipe_supported_flink_versions(void);
 /* The tag the image is built and first pushed as: image.tags[0], else RECIPE_DEFAULT_TAG. */
 const char *recipe_image_tag(const struct recipe *recipe);
 
+/* Where the image goes when the command line or the environment says so (--registry,
+ * --repository, --tag; FACTORY_REGISTRY, FACTORY_REPOSITORY, FACTORY_TAGS): each set member
+ * replaces the recipe's image.registry, image.repository or image.tags. The strings must live
+ * as long as the recipe. */
+struct recipe_image_override {
+	const char *registry;
+	const char *repository;
+	const char *const *tags;
+	size_t tag_count;
+};
+
+/* Applies `o` after checking each value by the recipe's own rules (ERROR_INVALID names the
+ * value and where it came from: `source`, e.g. "--tag"). */
+int recipe_override_image(struct recipe *recipe, const struct recipe_image_override *o, struct error *err);
+
 #endif
