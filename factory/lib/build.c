@@ -280,7 +280,7 @@ static int bom_recipe(struct bom *bom, const struct build_result *r, const struc
 }
 
 /* A render alone: the manifests and where they are published; bundle.json keeps the rest. */
-static int write_rendered(struct build_result *r, const struct build_options *o, struct error *err)
+static int write_rendered(struct build_result *r, struct error *err)
 {
 	struct tree *t = tree_new();
 	char *dir = fs_path_join(r->app_dir, "manifests");
@@ -297,7 +297,6 @@ static int write_rendered(struct build_result *r, const struct build_options *o,
 			     ? -1
 			     : 0;
 	}
-	(void)o;
 	bom_clear(&bom);
 	tree_free(t);
 	free(dir);
@@ -514,7 +513,7 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 		if (write_bundle(r, o, &render_options, diags, err))
 			return -1;
 	} else if ((o->stages & BUILD_RENDER) && (render_recipe(&r->rendered, r->recipe, &render_options, diags, err) ||
-						  write_rendered(r, o, err))) {
+						  write_rendered(r, err))) {
 		return -1;
 	}
 	if ((o->stages & BUILD_PUSH) &&
