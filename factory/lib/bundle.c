@@ -19,8 +19,18 @@ int bundle_manifests_tree(struct tree *t, const char *dir, const struct render_o
 		char *text = NULL, *path;
 		size_t size = 0;
 
+		char *header;
+
 		if (yamlout_emit(output->files[i].object, &text, &size, err))
 			return -1;
+		if (output->files[i].image_comment &&
+		    yamlout_comment_line(&text, &size, "spec", "image", output->files[i].image_comment, err)) {
+			free(text);
+			return error_wrap(err, "%s", output->files[i].name);
+		}
+		header = xasprintf(RENDER_HEADER_FORMAT, output->source ? output->source : "a recipe");
+		yamlout_prepend_comment(&text, &size, header);
+		free(header);
 		path = *dir ? xasprintf("%s/%s", dir, output->files[i].name) : xstrdup(output->files[i].name);
 		tree_add_owned(t, path, text, size);
 		free(path);

@@ -84,6 +84,7 @@ static const struct schema_field image_fields[] = {
 	{"revision", &schema_string, 0},
 	{"compression", &(const struct schema){.type = SCHEMA_STRING,
 		.choices = (const char *const[]){"gzip", "zstd", NULL}}, 0},
+	{"fluxPolicy", &schema_string, 0},
 	{NULL, NULL, 0},
 };
 
@@ -770,6 +771,20 @@ static void load_files(struct loader *ld, const struct ynode *root)
 	}
 }
 
+/* Flux's setter marker names its ImagePolicy as <namespace>:<name>. */
+static bool is_flux_policy(const char *s)
+{
+	const char *colon = strchr(s, ':');
+	char ns[64];
+	size_t len;
+
+	if (!colon || (len = (size_t)(colon - s)) >= sizeof(ns))
+		return false;
+	memcpy(ns, s, len);
+	ns[len] = '\0';
+	return k8s_dns_label(ns, 63) && k8s_dns_subdomain(colon + 1);
+}
+
 static void load_image(struct loader *ld, const struct ynode *root)
 {
 	struct recipe *r = ld->recipe;
@@ -803,6 +818,11 @@ static void load_image(struct loader *ld, const struct ynode *root)
 		     "for the image factory builds", r->base_image);
 	check_list_items(ld, root, "image.tags", is_tag, "a valid image tag");
 	check_list_items(ld, root, "image.pullSecrets", k8s_dns_subdomain, "a valid Secret name");
+	r->image_flux_policy = str_at(root, "image.fluxPolicy", NULL);
+	if (r->image_flux_policy && !is_flux_policy(r->image_flux_policy))
+		fail(ld, ynode_where(root, "image.fluxPolicy"),
+		     "image.fluxPolicy: '%s' is not <namespace>:<name> of a Flux ImagePolicy (a DNS-1123 label, "
+		     "':', a DNS-1123 subdomain)", r->image_flux_policy);
 }
 
 static void load_connectors(struct loader *ld, const struct ynode *root)

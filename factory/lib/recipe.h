@@ -155,6 +155,9 @@ struct recipe {
 	long long image_gid;
 	const char *image_source;   /* org.opencontainers.image.source */
 	const char *image_revision; /* org.opencontainers.image.revision */
+	/* image.fluxPolicy: "<namespace>:<name>" of the Flux ImagePolicy whose setter marker goes
+	 * on the FlinkDeployment's image line; NULL: none */
+	const char *image_flux_policy;
 	struct recipe_file *files;
 	size_t file_count;
 

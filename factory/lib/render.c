@@ -302,6 +302,7 @@ int render_target_run(struct render_output **out, const struct render_target *ta
 	if (!o)
 		abort();
 	o->image = image_reference(r, options);
+	o->source = xstrdup(fs_basename(r->file));
 	if (r->has_python) {
 		json_t *cm = k8s_scripts_configmap(r, o->scripts_hash, &configmap_name, err);
 		if (!cm) {
@@ -356,9 +357,11 @@ void render_output_free(struct render_output *o)
 		return;
 	for (size_t i = 0; i < o->count; i++) {
 		free(o->files[i].name);
+		free(o->files[i].image_comment);
 		json_decref(o->files[i].object);
 	}
 	free(o->files);
 	free(o->image);
+	free(o->source);
 	free(o);
 }

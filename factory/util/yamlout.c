@@ -1,6 +1,7 @@
 #include "yamlout.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,4 +175,66 @@ out:
 	}
 	yaml_emitter_delete(&em);
 	return rc;
+}
+
+/* ---- comments ------------------------------------------------------------------------------ */
+
+static void splice(char **text, size_t *size, size_t at, const char *insert, size_t len)
+{
+	char *p = realloc(*text, *size + len + 1);
+
+	if (!p)
+		abort();
+	memmove(p + at + len, p + at, *size - at + 1);
+	memcpy(p + at, insert, len);
+	*text = p;
+	*size += len;
+}
+
+/* `prefix`, then the comment with its control characters replaced, then `suffix`. */
+static char *comment_text(const char *prefix, const char *comment, const char *suffix)
+{
+	size_t n = strlen(prefix), c = strlen(comment);
+	char *out = malloc(n + c + strlen(suffix) + 1);
+
+	if (!out)
+		abort();
+	memcpy(out, prefix, n);
+	for (size_t i = 0; i < c; i++)
+		out[n + i] = (unsigned char)comment[i] < 0x20 || comment[i] == 0x7f ? '?' : comment[i];
+	strcpy(out + n + c, suffix);
+	return out;
+}
+
+void yamlout_prepend_comment(char **text, size_t *size, const char *comment)
+{
+	char *line = comment_text("# ", comment, "\n");
+
+	splice(text, size, 0, line, strlen(line));
+	free(line);
+}
+
+int yamlout_comment_line(char **text, size_t *size, const char *parent, const char *key, const char *comment,
+			 struct error *err)
+{
+	size_t plen = strlen(parent), klen = strlen(key);
+	bool inside = false;
+
+	for (size_t at = 0; at < *size;) {
+		char *line = *text + at, *nl = memchr(line, '\n', *size - at);
+		size_t len = nl ? (size_t)(nl - line) : *size - at;
+		if (len && line[0] != ' ' && line[0] != '#') {
+			/* a top-level key (blank lines, which a block scalar may hold, are none): the
+			 * block of `parent` starts, or it ended */
+			inside = len == plen + 1 && strncmp(line, parent, plen) == 0 && line[plen] == ':';
+		} else if (inside && len > klen + 4 && strncmp(line, "  ", 2) == 0 && strncmp(line + 2, key, klen) == 0 &&
+			   strncmp(line + 2 + klen, ": ", 2) == 0 && !strchr("|>", line[klen + 4])) {
+			char *add = comment_text(" # ", comment, "");
+			splice(text, size, at + len, add, strlen(add));
+			free(add);
+			return 0;
+		}
+		at += len + 1;
+	}
+	return error_set(err, ERROR_INTERNAL, "cannot comment %s.%s: no such line in the YAML text", parent, key);
 }

@@ -16,4 +16,16 @@
 /* Emits `value` as one YAML document into a malloc'd buffer. */
 int yamlout_emit(const json_t *value, char **out, size_t *size, struct error *err);
 
+/* libyaml's emitter writes no comments: these edit the text yamlout_emit made (*text,
+ * *size; reallocated). Control characters in `comment` become '?', so a comment stays one
+ * line. */
+
+/* Puts `# comment` as the first line. */
+void yamlout_prepend_comment(char **text, size_t *size, const char *comment);
+/* Appends ` # comment` to the line of `key` inside the top-level mapping `parent` (e.g.
+ * "spec", "image": the line `  image: ...`), which must hold a scalar. -1 (ERROR_INTERNAL)
+ * when there is no such line. */
+int yamlout_comment_line(char **text, size_t *size, const char *parent, const char *key, const char *comment,
+			 struct error *err);
+
 #endif

@@ -267,7 +267,7 @@ static json_t *ingress_template(const struct recipe *r)
 
 static json_t *flink_deployment(const struct recipe *r, const struct render_context *ctx)
 {
-	json_t *fd = k8s_object("flink.apache.org/v1beta1", "FlinkDeployment", k8s_metadata(r, r->name));
+	json_t *fd = k8s_object("flink.apache.org/v1beta1", "FlinkDeployment", k8s_metadata(r, r->name, K8S_COMPONENT_FLINK));
 	json_t *spec = jsonb_object();
 	char version[16];
 
@@ -296,7 +296,7 @@ static json_t *flink_deployment(const struct recipe *r, const struct render_cont
 
 static json_t *session_job(const struct recipe *r, const struct recipe_session_job *sj)
 {
-	json_t *o = k8s_object("flink.apache.org/v1beta1", "FlinkSessionJob", k8s_metadata(r, sj->name));
+	json_t *o = k8s_object("flink.apache.org/v1beta1", "FlinkSessionJob", k8s_metadata(r, sj->name, K8S_COMPONENT_SESSION_JOB));
 	json_t *spec = jsonb_object();
 
 	jsonb_set_str(spec, "deploymentName", r->name);
@@ -332,6 +332,9 @@ static int apache_render(struct render_output *out, const struct recipe *r, cons
 {
 	(void)err; /* nothing here can fail but memory, which aborts */
 	k8s_add_file(out, "flinkdeployment.yaml", flink_deployment(r, ctx), true);
+	/* Flux's image automation rewrites the line that carries its setter marker. */
+	if (r->image_flux_policy)
+		out->files[out->count - 1].image_comment = xasprintf("{\"$imagepolicy\": \"%s\"}", r->image_flux_policy);
 	for (size_t i = 0; i < r->session_job_count; i++) {
 		char *name = xasprintf("flinksessionjob-%s.yaml", r->session_jobs[i].name);
 		k8s_add_file(out, name, session_job(r, &r->session_jobs[i]), true);

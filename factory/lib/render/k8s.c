@@ -17,6 +17,7 @@ void k8s_add_file(struct render_output *out, const char *name, json_t *object, b
 		abort();
 	out->files[out->count].object = object;
 	out->files[out->count].resource = resource;
+	out->files[out->count].image_comment = NULL;
 	out->count++;
 }
 
@@ -29,24 +30,60 @@ json_t *k8s_string_map(const struct kv_list *list)
 	return o;
 }
 
-json_t *k8s_labels(const struct recipe *r)
+/* Copies `text` (`len` bytes) into `buf` if it is a valid label value. */
+static bool label_value(char buf[K8S_LABEL_VALUE_SIZE], const char *text, size_t len)
+{
+	if (len >= K8S_LABEL_VALUE_SIZE)
+		return false;
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	return k8s_label_value(buf);
+}
+
+bool k8s_app_version(const struct recipe *r, char buf[K8S_LABEL_VALUE_SIZE])
+{
+	if (r->image_repository && label_value(buf, recipe_image_tag(r), strlen(recipe_image_tag(r))))
+		return true;
+	if (r->base_image) {
+		/* name:tag or name:tag@digest; a ':' before the last '/' is a registry's port */
+		const char *ref = r->base_image, *end = strchr(ref, '@'), *colon = NULL;
+		if (!end)
+			end = ref + strlen(ref);
+		for (const char *p = ref; p < end; p++)
+			if (*p == ':')
+				colon = p;
+			else if (*p == '/')
+				colon = NULL;
+		if (colon && label_value(buf, colon + 1, (size_t)(end - colon - 1)))
+			return true;
+	}
+	return r->flink_version && label_value(buf, r->flink_version, strlen(r->flink_version));
+}
+
+json_t *k8s_labels(const struct recipe *r, const char *component)
 {
 	json_t *labels = jsonb_object();
+	char version[K8S_LABEL_VALUE_SIZE];
 
 	jsonb_set_str(labels, "app.kubernetes.io/name", r->name);
+	jsonb_set_str(labels, "app.kubernetes.io/instance", r->name);
+	if (k8s_app_version(r, version))
+		jsonb_set_str(labels, "app.kubernetes.io/version", version);
+	jsonb_set_str(labels, "app.kubernetes.io/component", component);
+	jsonb_set_str(labels, "app.kubernetes.io/part-of", r->name);
 	jsonb_set_str(labels, "app.kubernetes.io/managed-by", "factory");
 	for (size_t i = 0; i < r->labels.count; i++)
 		jsonb_set_str(labels, r->labels.items[i].key, r->labels.items[i].value);
 	return labels;
 }
 
-json_t *k8s_metadata(const struct recipe *r, const char *name)
+json_t *k8s_metadata(const struct recipe *r, const char *name, const char *component)
 {
 	json_t *m = jsonb_object();
 
 	jsonb_set_str(m, "name", name);
 	jsonb_set_str(m, "namespace", r->namespace);
-	jsonb_set(m, "labels", k8s_labels(r));
+	jsonb_set(m, "labels", k8s_labels(r, component));
 	return m;
 }
 
@@ -89,7 +126,7 @@ json_t *k8s_scripts_configmap(const struct recipe *r, char hash[KUSTOMIZE_HASH_L
 		return NULL;
 	}
 	*name = xasprintf("%s-scripts-%s", r->name, hash);
-	cm = k8s_object("v1", "ConfigMap", k8s_metadata(r, *name));
+	cm = k8s_object("v1", "ConfigMap", k8s_metadata(r, *name, K8S_COMPONENT_SCRIPTS));
 	jsonb_set(cm, "data", data);
 	return cm;
 }
@@ -174,16 +211,20 @@ json_t *k8s_volumes(const struct recipe *r, const char *configmap_name)
 
 json_t *k8s_pod_template(const struct recipe *r, const char *configmap_name, const char *hash)
 {
-	json_t *pod = jsonb_object(), *spec = jsonb_object(), *containers = jsonb_array();
+	json_t *pod = jsonb_object(), *meta = jsonb_object(), *spec = jsonb_object(), *containers = jsonb_array();
 
 	jsonb_set_str(pod, "apiVersion", "v1");
 	jsonb_set_str(pod, "kind", "Pod");
+	/* The operator gives the pods the template's labels (Flink adds its own component:
+	 * jobmanager or taskmanager beside them); the pods would not carry the
+	 * FlinkDeployment's. */
+	jsonb_set(meta, "labels", k8s_labels(r, K8S_COMPONENT_FLINK));
 	if (configmap_name) {
-		json_t *meta = jsonb_object(), *annotations = jsonb_object();
+		json_t *annotations = jsonb_object();
 		jsonb_set_str(annotations, RENDER_SCRIPTS_HASH_ANNOTATION, hash);
 		jsonb_set(meta, "annotations", annotations);
-		jsonb_set(pod, "metadata", meta);
 	}
+	jsonb_set(pod, "metadata", meta);
 	jsonb_push(containers, k8s_main_container(r, configmap_name != NULL));
 	if (r->image_pull_secrets.count) {
 		json_t *secrets = jsonb_array();
@@ -215,7 +256,7 @@ json_t *k8s_ingress_tls(const struct recipe *r)
 
 json_t *k8s_ingress(const struct recipe *r)
 {
-	json_t *meta = k8s_metadata(r, r->name), *o, *spec = jsonb_object(), *rules = jsonb_array();
+	json_t *meta = k8s_metadata(r, r->name, K8S_COMPONENT_INGRESS), *o, *spec = jsonb_object(), *rules = jsonb_array();
 	json_t *rule = jsonb_object(), *http = jsonb_object(), *paths = jsonb_array(), *path = jsonb_object();
 	json_t *backend = jsonb_object(), *service = jsonb_object(), *port = jsonb_object();
 	char *service_name = xasprintf("%s-rest", r->name);
@@ -265,7 +306,7 @@ void k8s_add_rbac(struct render_output *out, const struct recipe *r)
 	/* What a Flink JobManager needs in native Kubernetes mode, as the operator's chart grants. */
 	static const char *const all_verbs[] = {"get", "list", "watch", "create", "update", "patch", "delete", NULL};
 	char *role_name = xasprintf("%s-flink", r->name);
-	json_t *role = k8s_object("rbac.authorization.k8s.io/v1", "Role", k8s_metadata(r, role_name));
+	json_t *role = k8s_object("rbac.authorization.k8s.io/v1", "Role", k8s_metadata(r, role_name, K8S_COMPONENT_RBAC));
 	json_t *rules = jsonb_array(), *binding, *subjects = jsonb_array(), *subject = jsonb_object();
 	json_t *ref = jsonb_object();
 
@@ -274,7 +315,7 @@ void k8s_add_rbac(struct render_output *out, const struct recipe *r)
 		   policy_rule("apps", (const char *const[]){"deployments", "deployments/finalizers", NULL}, all_verbs));
 	jsonb_set(role, "rules", rules);
 
-	binding = k8s_object("rbac.authorization.k8s.io/v1", "RoleBinding", k8s_metadata(r, role_name));
+	binding = k8s_object("rbac.authorization.k8s.io/v1", "RoleBinding", k8s_metadata(r, role_name, K8S_COMPONENT_RBAC));
 	jsonb_set_str(subject, "kind", "ServiceAccount");
 	jsonb_set_str(subject, "name", r->service_account);
 	jsonb_set_str(subject, "namespace", r->namespace);
@@ -286,7 +327,7 @@ void k8s_add_rbac(struct render_output *out, const struct recipe *r)
 	jsonb_set(binding, "roleRef", ref);
 
 	k8s_add_file(out, "serviceaccount.yaml",
-		     k8s_object("v1", "ServiceAccount", k8s_metadata(r, r->service_account)), true);
+		     k8s_object("v1", "ServiceAccount", k8s_metadata(r, r->service_account, K8S_COMPONENT_RBAC)), true);
 	k8s_add_file(out, "role.yaml", role, true);
 	k8s_add_file(out, "rolebinding.yaml", binding, true);
 	free(role_name);
@@ -294,7 +335,7 @@ void k8s_add_rbac(struct render_output *out, const struct recipe *r)
 
 json_t *k8s_pvc(const struct recipe *r)
 {
-	json_t *o = k8s_object("v1", "PersistentVolumeClaim", k8s_metadata(r, r->volume.claim_name));
+	json_t *o = k8s_object("v1", "PersistentVolumeClaim", k8s_metadata(r, r->volume.claim_name, K8S_COMPONENT_STATE));
 	json_t *spec = jsonb_object(), *modes = jsonb_array(), *res = jsonb_object(), *requests = jsonb_object();
 
 	if (r->volume.access_modes.count)
@@ -315,7 +356,7 @@ json_t *k8s_pvc(const struct recipe *r)
 void k8s_add_monitoring(struct render_output *out, const struct recipe *r)
 {
 	char *name = xasprintf("%s-metrics", r->name);
-	json_t *meta = k8s_metadata(r, name), *labels = json_object_get(meta, "labels");
+	json_t *meta = k8s_metadata(r, name, K8S_COMPONENT_METRICS), *labels = json_object_get(meta, "labels");
 	json_t *monitor, *spec = jsonb_object(), *selector = jsonb_object(), *match = jsonb_object();
 	json_t *endpoints = jsonb_array(), *ep = jsonb_object();
 
@@ -336,10 +377,10 @@ void k8s_add_monitoring(struct render_output *out, const struct recipe *r)
 		jsonb_set(monitor, "spec", spec);
 		k8s_add_file(out, "podmonitor.yaml", monitor, true);
 	} else {
-		json_t *svc_meta = k8s_metadata(r, name), *svc = k8s_object("v1", "Service", svc_meta);
+		json_t *svc_meta = k8s_metadata(r, name, K8S_COMPONENT_METRICS), *svc = k8s_object("v1", "Service", svc_meta);
+		json_t *svc_labels = json_object_get(svc_meta, "labels");
 		json_t *svc_spec = jsonb_object(), *svc_selector = jsonb_object(), *ports = jsonb_array();
 		json_t *port = jsonb_object();
-		jsonb_set_str(json_object_get(svc_meta, "labels"), "app.kubernetes.io/component", "metrics");
 		jsonb_set_str(svc_spec, "clusterIP", "None");
 		jsonb_set_str(svc_selector, "app", r->name);
 		jsonb_set(svc_spec, "selector", svc_selector);
@@ -352,8 +393,11 @@ void k8s_add_monitoring(struct render_output *out, const struct recipe *r)
 		jsonb_set(svc, "spec", svc_spec);
 		k8s_add_file(out, "service-metrics.yaml", svc, true);
 
-		jsonb_set_str(match, "app.kubernetes.io/name", r->name);
-		jsonb_set_str(match, "app.kubernetes.io/component", "metrics");
+		/* The Service's labels as they are, metadata.labels included: the monitor finds it
+		 * whatever the recipe set them to. */
+		jsonb_set(match, "app.kubernetes.io/name", json_incref(json_object_get(svc_labels, "app.kubernetes.io/name")));
+		jsonb_set(match, "app.kubernetes.io/component",
+			  json_incref(json_object_get(svc_labels, "app.kubernetes.io/component")));
 		jsonb_set(selector, "matchLabels", match);
 		jsonb_set(spec, "selector", selector);
 		jsonb_set(spec, "endpoints", endpoints);

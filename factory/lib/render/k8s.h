@@ -32,10 +32,28 @@ void k8s_add_file(struct render_output *out, const char *name, json_t *object, b
 /* {"key": "value", ...} in the list's order. */
 json_t *k8s_string_map(const struct kv_list *list);
 
-/* app.kubernetes.io/name and managed-by, then metadata.labels (which may override them). */
-json_t *k8s_labels(const struct recipe *recipe);
-/* name, namespace and labels. */
-json_t *k8s_metadata(const struct recipe *recipe, const char *name);
+/* Values of app.kubernetes.io/component, one per part of the application. */
+#define K8S_COMPONENT_FLINK "flink"             /* the Flink cluster and its pods */
+#define K8S_COMPONENT_SCRIPTS "scripts"         /* the scripts' ConfigMap */
+#define K8S_COMPONENT_SESSION_JOB "session-job" /* a job submitted to a session cluster */
+#define K8S_COMPONENT_INGRESS "ingress"
+#define K8S_COMPONENT_METRICS "metrics" /* the metrics Service and the Prometheus monitors */
+#define K8S_COMPONENT_RBAC "rbac"       /* the ServiceAccount, Role and RoleBinding */
+#define K8S_COMPONENT_STATE "state"     /* the state volume's claim */
+
+#define K8S_LABEL_VALUE_SIZE 64 /* 63 characters and the NUL */
+
+/* What app.kubernetes.io/version says, into `buf`: the tag the recipe builds its image as
+ * (image.tags, with image.repository), else the tag of flink.image, else flink.version, the
+ * first that is a valid label value. The tag, not the digest, so that a render and a build
+ * that deploys the pushed digest label the same. False when none is. */
+bool k8s_app_version(const struct recipe *recipe, char buf[K8S_LABEL_VALUE_SIZE]);
+/* The recommended labels, app.kubernetes.io/ name, instance, version, component, part-of
+ * and managed-by (name, instance and part-of are the app's name), then metadata.labels,
+ * which win over them. */
+json_t *k8s_labels(const struct recipe *recipe, const char *component);
+/* name, namespace and k8s_labels. */
+json_t *k8s_metadata(const struct recipe *recipe, const char *name, const char *component);
 /* apiVersion, kind and metadata (taking the reference to `metadata`), for the caller to add
  * the rest. */
 json_t *k8s_object(const char *api_version, const char *kind, json_t *metadata);
