@@ -55,23 +55,60 @@ static void test_labels(struct unit_state *s)
 
 	if (!r)
 		return;
-	labels = k8s_labels(r);
-	/* The recipe's labels come last, so they may override factory's own. */
-	CHECK(s, json_object_size(labels) == 3);
+	labels = k8s_labels(r, K8S_COMPONENT_FLINK);
+	/* The recommended labels first, then the recipe's, which may override them. */
+	CHECK(s, json_object_size(labels) == 7);
 	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/name")), "web");
+	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/instance")), "app");
+	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/version")), "1.19.2"); /* flink:1.19.2 */
+	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/component")), "flink");
+	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/part-of")), "app");
 	CHECK_STR(s, json_string_value(json_object_get(labels, "app.kubernetes.io/managed-by")), "factory");
 	CHECK_STR(s, str_at(labels, "team"), "data");
 	json_object_foreach(labels, key, value) {
-		const char *want[] = {"app.kubernetes.io/name", "app.kubernetes.io/managed-by", "team"};
+		const char *want[] = {"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+				      "app.kubernetes.io/component", "app.kubernetes.io/part-of",
+				      "app.kubernetes.io/managed-by", "team"};
 		CHECK_STR(s, key, want[i++]);
 	}
-	meta = k8s_metadata(r, "app-extra");
+	meta = k8s_metadata(r, "app-extra", K8S_COMPONENT_FLINK);
 	CHECK_STR(s, str_at(meta, "name"), "app-extra");
 	CHECK_STR(s, str_at(meta, "namespace"), "flink");
 	CHECK(s, json_equal(json_object_get(meta, "labels"), labels));
 	json_decref(meta);
 	json_decref(labels);
 	recipe_free(r);
+}
+
+static void test_app_version(struct unit_state *s)
+{
+	static const struct {
+		const char *recipe, *want;
+	} cases[] = {
+		{"image: {repository: team/app, tags: ['2.1', latest]}\n", "2.1"},
+		{"image: {repository: team/app}\n", "latest"},
+		{"flink: {version: '1.19.2', image: 'reg.example.com:5000/flink:1.19.2-java17'}\n", "1.19.2-java17"},
+		{"flink: {version: '1.19.2', image: 'reg.example.com:5000/flink@sha256:"
+		 "0000000000000000000000000000000000000000000000000000000000000000'}\n", "1.19.2"},
+		{"image: {repository: team/app, tags: [_private]}\n", "1.19.2"}, /* no valid label value */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[1024], buf[K8S_LABEL_VALUE_SIZE];
+		struct recipe *r;
+		/* a later flink: replaces the head's in the mapping */
+		snprintf(text, sizeof(text),
+			 "apiVersion: factory.dev/v1alpha1\nkind: Recipe\nmetadata: {name: app}\n"
+			 "jobManager: {memory: 1g}\ntaskManager: {memory: 1g}\n"
+			 "java: {jarURI: 'local:///opt/flink/usrlib/app.jar'}\n%s%s",
+			 strstr(cases[i].recipe, "flink:") ? "" : "flink: {version: '1.19.2'}\n", cases[i].recipe);
+		r = load(s, text);
+		if (!r)
+			continue;
+		CHECK(s, k8s_app_version(r, buf));
+		CHECK_STR(s, buf, cases[i].want);
+		recipe_free(r);
+	}
 }
 
 static void test_pod_template_merge(struct unit_state *s)
@@ -86,6 +123,8 @@ static void test_pod_template_merge(struct unit_state *s)
 	pod = k8s_pod_template(r, "app-scripts-abc", "abc");
 	CHECK_STR(s, json_string_value(json_object_get(at(pod, "metadata/annotations"), RENDER_SCRIPTS_HASH_ANNOTATION)),
 		  "abc");
+	CHECK_STR(s, json_string_value(json_object_get(at(pod, "metadata/labels"), "app.kubernetes.io/component")), K8S_COMPONENT_FLINK);
+	CHECK_STR(s, str_at(pod, "metadata/labels/team"), "data");
 	CHECK_STR(s, str_at(pod, "spec/containers/0/name"), "flink-main-container");
 	CHECK_STR(s, str_at(pod, "spec/containers/0/volumeMounts/0/name"), K8S_SCRIPTS_VOLUME);
 	CHECK_STR(s, str_at(pod, "spec/containers/0/volumeMounts/1/mountPath"), "/data");
@@ -125,7 +164,8 @@ static void test_pod_template_merge(struct unit_state *s)
 
 	/* Without scripts: no annotation, no scripts mount or volume. */
 	pod = k8s_pod_template(r, NULL, "");
-	CHECK(s, json_object_get(pod, "metadata") == NULL);
+	CHECK(s, json_object_get(at(pod, "metadata"), "annotations") == NULL);
+	CHECK(s, json_is_object(at(pod, "metadata/labels")));
 	CHECK(s, json_array_size(json_object_get(json_object_get(pod, "spec"), "volumes")) == 1);
 	CHECK_STR(s, str_at(pod, "spec/containers/0/volumeMounts/0/name"), K8S_STATE_VOLUME);
 	json_decref(pod);
@@ -182,7 +222,7 @@ static void fake_validate(const struct recipe *r, struct diag_list *diags)
 static int fake_render(struct render_output *out, const struct recipe *r, const struct render_context *ctx,
 		       struct error *err)
 {
-	json_t *cluster = k8s_object("example.com/v1", "FakeCluster", k8s_metadata(r, r->name));
+	json_t *cluster = k8s_object("example.com/v1", "FakeCluster", k8s_metadata(r, r->name, K8S_COMPONENT_FLINK));
 	json_t *spec = json_object();
 
 	(void)err;
@@ -266,6 +306,7 @@ static void test_apache_rules(struct unit_state *s)
 
 const struct unit_test render_tests[] = {
 	{"render_labels", test_labels},
+	{"render_app_version", test_app_version},
 	{"render_pod_template_merge", test_pod_template_merge},
 	{"render_ingress", test_ingress},
 	{"render_second_target", test_second_target},

@@ -170,7 +170,39 @@ static void test_positions(struct unit_state *s)
 	ydoc_free(doc);
 }
 
+/* The header goes first; the line comment goes on spec's own `image:` line only, not on
+ * another mapping's, a deeper one's or one inside a block scalar. */
+static void test_comments(struct unit_state *s)
+{
+	json_error_t jerr;
+	json_t *o = json_loads("{\"metadata\": {\"image\": \"none\"}, \"spec\": {\"note\": \"a\\n\\n  image: none\\n\","
+			       " \"pod\": {\"image\": \"none\"}, \"image\": \"reg.example.com/app:1.0\", \"x\": 1}}",
+			       0, &jerr);
+	char *text = NULL;
+	size_t size = 0;
+	struct error err = {0};
+	const char *want = "# header?line\n"
+			   "metadata:\n  image: none\n"
+			   "spec:\n  note: |\n    a\n\n      image: none\n  pod:\n    image: none\n"
+			   "  image: reg.example.com/app:1.0 # {\"$imagepolicy\": \"flux-system:app\"}\n  x: 1\n";
+
+	CHECK(s, o && yamlout_emit(o, &text, &size, &err) == 0);
+	if (!text) {
+		json_decref(o);
+		return;
+	}
+	CHECK(s, yamlout_comment_line(&text, &size, "spec", "image", "{\"$imagepolicy\": \"flux-system:app\"}", &err) == 0);
+	yamlout_prepend_comment(&text, &size, "header\nline");
+	if (strcmp(text, want) != 0)
+		fprintf(stderr, "  got:\n%s\n  want:\n%s\n", text, want);
+	CHECK(s, strcmp(text, want) == 0 && size == strlen(want));
+	CHECK(s, yamlout_comment_line(&text, &size, "status", "image", "x", &err) == -1 && err.code == ERROR_INTERNAL);
+	free(text);
+	json_decref(o);
+}
+
 const struct unit_test yaml_tests[] = {
+	{"yaml_comments", test_comments},
 	{"yaml_hostile_strings_round_trip", test_hostile_strings},
 	{"yaml_random_strings_round_trip", test_random_strings},
 	{"yaml_alias_bomb_refused", test_alias_bomb_refused},
