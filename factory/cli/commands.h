@@ -14,6 +14,9 @@ enum {
 	EXIT_OK = 0,
 	EXIT_FAILED = 1, /* invalid input or an operation failed */
 	EXIT_USAGE = 2,
+	/* factory diff, as diff(1): 0 the same, 1 different, 2 trouble (it could not tell). */
+	EXIT_DIFFERENT = 1,
+	EXIT_TROUBLE = 2,
 	EXIT_INTERRUPTED = 130,
 };
 
@@ -28,6 +31,7 @@ extern const struct opt_command cmd_pull_spec;
 extern const struct opt_command cmd_validate_spec;
 extern const struct opt_command cmd_publish_spec;
 extern const struct opt_command cmd_verify_spec;
+extern const struct opt_command cmd_diff_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -39,6 +43,7 @@ int cmd_lock(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */

@@ -55,6 +55,7 @@ static const struct command commands[] = {
 	{&cmd_render_spec, cmd_render, 0},
 	{&cmd_validate_spec, cmd_validate, 0},
 	{&cmd_verify_spec, cmd_verify, SETUP_HTTP}, /* verify RECIPE may fetch what the cache lacks */
+	{&cmd_diff_spec, cmd_diff, SETUP_HTTP},     /* so may the build diff compares */
 	{NULL, NULL, 0},
 };
 

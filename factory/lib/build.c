@@ -71,7 +71,7 @@ static int fetch_stage(struct build_result *r, const struct build_options *o, st
 	/* Pushing to a registry: base layers may stay where they are and be mounted or sent on. */
 	bool lazy = (o->stages & BUILD_PUSH) && !base_reference_is_local(r->recipe->base_image);
 
-	if (plan_fetch(&r->plan, r->recipe, o->plan_mode, &fetch, diags, err)) {
+	if (plan_fetch(&r->plan, r->recipe, o->plan_mode, o->lock_read_only, &fetch, diags, err)) {
 		r->stopped_at_fetch = true;
 		return -1;
 	}

@@ -44,6 +44,7 @@ struct build_options {
 	bool recheck;           /* hash every cached input it uses, trusting no stat record */
 	bool strict;            /* a warning about the recipe is an error, before anything is written */
 	struct recipe_image_override image_override; /* --registry, --repository, --tag */
+	bool lock_read_only;    /* leave factory.lock as it is (struct plan) */
 	int level;              /* gzip level; 0: 6 */
 	const char *image;      /* render only: deploy this reference instead of the recipe's */
 	const volatile sig_atomic_t *interrupted;

@@ -89,8 +89,14 @@ static int merge_into_lock(struct plan *plan, const char *dir, const struct lock
 {
 	struct lockfile *lock = NULL;
 	bool changed = false;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
+	int fd, rc = -1;
 
+	if (plan->lock_read_only) {
+		for (size_t i = 0; plan->lock && i < count; i++)
+			lockfile_put(plan->lock, &entries[i]);
+		return 0;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return error_set_errno(err, "cannot open %s", dir);
 	while (flock(fd, LOCK_EX) < 0)
@@ -148,8 +154,8 @@ static int record(struct plan *plan, const char *dir, struct diag_list *diags, s
 	return rc;
 }
 
-int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, const struct fetch_options *options,
-	       struct diag_list *diags, struct error *err)
+int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, bool lock_read_only,
+	       const struct fetch_options *options, struct diag_list *diags, struct error *err)
 {
 	struct plan *plan = calloc(1, sizeof(*plan));
 	struct lockfile *lock = NULL;
@@ -160,6 +166,7 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 		abort();
 	plan->lock_path = plan_lock_path(r);
 	plan->mode = mode;
+	plan->lock_read_only = lock_read_only;
 	if (lockfile_read(&lock, plan->lock_path, diags, err))
 		goto out;
 	if (prepare(plan, r, lock, mode, diags)) {
@@ -171,6 +178,8 @@ int plan_fetch(struct plan **out, const struct recipe *r, enum plan_mode mode, c
 	 * read as a consistent one. What was verified stays in the cache for the next run. */
 	if (fetched)
 		goto out;
+	if (lock_read_only)
+		plan->lock = lock; /* record() puts what it verified there */
 	if (mode != PLAN_FROZEN && record(plan, r->dir, diags, err))
 		goto out;
 	rc = 0;

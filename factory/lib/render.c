@@ -30,7 +30,7 @@ static char *image_reference(const struct recipe *r, const struct render_options
 
 /* ---- templates ---------------------------------------------------------------------------- */
 
-static json_t *ynode_to_json(const struct ynode *n)
+json_t *render_yaml_json(const struct ynode *n)
 {
 	long long iv;
 	double dv;
@@ -42,13 +42,13 @@ static json_t *ynode_to_json(const struct ynode *n)
 	case YNODE_MAPPING: {
 		json_t *o = jsonb_object();
 		for (size_t i = 0; i < n->count; i++)
-			jsonb_set(o, n->keys[i]->value, ynode_to_json(n->values[i]));
+			jsonb_set(o, n->keys[i]->value, render_yaml_json(n->values[i]));
 		return o;
 	}
 	case YNODE_SEQUENCE: {
 		json_t *a = jsonb_array();
 		for (size_t i = 0; i < n->count; i++)
-			jsonb_push(a, ynode_to_json(n->values[i]));
+			jsonb_push(a, render_yaml_json(n->values[i]));
 		return a;
 	}
 	default:
@@ -122,7 +122,7 @@ static int load_template(const char *path, json_t **out, struct diag_list *diags
 		ydoc_free(doc);
 		return error_set(err, ERROR_INVALID, "%s: invalid template", path);
 	}
-	*out = ynode_to_json(doc->root);
+	*out = render_yaml_json(doc->root);
 	ydoc_free(doc);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "error.h"
 #include "kustomize.h"
 #include "recipe.h"
+#include "ydoc.h"
 
 #define RENDER_SCRIPTS_HASH_ANNOTATION "factory.dev/scripts-hash"
 
@@ -56,6 +57,10 @@ void render_output_free(struct render_output *output);
 /* The rules of the recipe's render target (the operator's webhook rules), for recipe_load:
  * reported in the same pass as the recipe's own problems. */
 extern const struct recipe_rules render_rules;
+
+/* A YAML node as render reads templates and as `factory diff` reads manifests: plain scalars
+ * that are booleans or numbers become those, every other scalar a string, null for NULL. */
+json_t *render_yaml_json(const struct ynode *node);
 
 /* Deep-merges `overlay` into `base`: mappings merge key by key, null deletes a key, lists of
  * named mappings (containers, volumes, env) merge by name, other lists and scalars replace. */
