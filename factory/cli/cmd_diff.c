@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "diff.h"
 #include "fsutil.h"
+#include "gitops.h"
 #include "output.h"
 #include "util.h"
 
@@ -35,7 +36,9 @@ const struct opt_command cmd_diff_spec = {
 		       "DIR/<app> (or --against out/<app>): each Kubernetes object of manifests/ field by\n"
 		       "field ('~ FILE Kind/name PATH: FROM -> TO'), objects added (+) and removed (-), the\n"
 		       "image manifest digest and tags, each layer that differs with the inputs it gained,\n"
-		       "lost or changed, and the blobs and bytes a push would send. Exit 0 when nothing\n"
+		       "lost or changed, and the blobs and bytes a push would send. --against git compares\n"
+		       "the manifests with those at the tip of the recipe's gitops branch and path instead\n"
+		       "(fetched, nothing committed; the image is not compared). Exit 0 when nothing\n"
 		       "would change, 1 when something would, 2 on trouble (as diff(1)). Timestamps come\n"
 		       "from SOURCE_DATE_EPOCH, as for a build.",
 	.options = diff_options_table,
@@ -157,7 +160,33 @@ static void print_image(const json_t *image)
 	printf("\n");
 }
 
-/* The recipe built into `scratch`, then compared with its bundle. */
+/* The build against the manifests the recipe's gitops repository holds at its branch's tip. */
+static int diff_git(const struct build_result *built, json_t **report, struct diag_list *diags, struct error *err)
+{
+	const struct recipe *r = built->recipe;
+	const struct config *config = built->workspace.config;
+	struct gitops_target target = {
+		.url = r->gitops_url,
+		.branch = r->gitops_branch ? r->gitops_branch : config->git_branch,
+		.path = r->gitops_path,
+		.app = r->name,
+	};
+	struct gitops_options options = {.config = config, .interrupted = cmd_interrupted()};
+	struct diff_files files = {json_object(), diags};
+	int rc;
+
+	if (!r->gitops_url)
+		rc = error_set(err, ERROR_INVALID, "%s has no gitops.url: no repository to compare with", r->file);
+	else
+		rc = gitops_read_files(&target, &options, diff_add_file, &files, err) ||
+				     diff_report(files.files, NULL, built->app_dir, report, diags, err)
+			     ? -1
+			     : 0;
+	json_decref(files.files);
+	return rc;
+}
+
+/* The recipe built into `scratch`, then compared with its bundle or its gitops repository. */
 static int diff_recipe(const char *recipe, const struct diff_args *args, const struct opt_common *common,
 		       const char *scratch, json_t **report, struct diag_list *diags, struct error *err)
 {
@@ -176,11 +205,10 @@ static int diff_recipe(const char *recipe, const struct diff_args *args, const s
 
 	o.workspace.config_path = common->config;
 	o.workspace.catalog_dir = common->catalog;
-	if (args->against && strcmp(args->against, "git") == 0)
-		return error_set(err, ERROR_INVALID,
-				 "--against git is not supported yet: compare with a bundle (--against out/<app>)");
 	rc = cmd_source_date_epoch(&o.epoch, err) || build_run(&built, &o, diags, err) ? -1 : 0;
-	if (rc == 0) {
+	if (rc == 0 && args->against && strcmp(args->against, "git") == 0) {
+		rc = diff_git(&built, report, diags, err);
+	} else if (rc == 0) {
 		against = args->against ? xstrdup(args->against)
 					: fs_path_join(args->output ? args->output : "out", built.recipe->name);
 		rc = diff_bundles(against, built.app_dir, report, diags, err);

@@ -28,40 +28,46 @@ static int compare_cstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+int diff_add_file(void *ctx, const char *name, const void *data, size_t size, struct error *err)
+{
+	struct diff_files *f = ctx;
+	struct ydoc *doc = NULL;
+
+	if (name[0] == '.' || !yaml_name(name))
+		return 0;
+	if (size > MANIFEST_MAX_SIZE)
+		return error_set(err, ERROR_LIMIT, "%s: larger than %d bytes", name, MANIFEST_MAX_SIZE);
+	if (ydoc_load_buffer(&doc, name, data, size, f->diags, err))
+		return error_wrap(err, "cannot read %s", name);
+	jsonb_set(f->files, name, render_yaml_json(doc->root));
+	ydoc_free(doc);
+	return 0;
+}
+
 int diff_load_manifests(const char *dir, json_t **files, struct diag_list *diags, struct error *err)
 {
+	struct diff_files f = {jsonb_object(), diags};
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char **names = NULL;
-	size_t count = 0;
 	int rc = 0;
 
-	*files = jsonb_object();
+	*files = f.files;
 	if (!d)
 		return errno == ENOENT ? 0 : error_set_errno(err, "cannot open %s", dir);
-	while ((e = readdir(d))) {
+	while (rc == 0 && (e = readdir(d))) {
+		char *path, *data = NULL;
+		size_t size = 0;
 		if (e->d_name[0] == '.' || !yaml_name(e->d_name))
 			continue;
-		names = realloc(names, (count + 1) * sizeof(*names));
-		if (!names)
-			abort();
-		names[count++] = xstrdup(e->d_name);
+		path = fs_path_join(dir, e->d_name);
+		rc = fs_read_file(path, MANIFEST_MAX_SIZE, &data, &size, err) ||
+				     diff_add_file(&f, e->d_name, data, size, err)
+			     ? error_wrap(err, "in %s", dir)
+			     : 0;
+		free(data);
+		free(path);
 	}
 	closedir(d);
-	if (count > 1)
-		qsort(names, count, sizeof(*names), compare_cstr);
-	for (size_t i = 0; i < count; i++) {
-		char *path = fs_path_join(dir, names[i]);
-		struct ydoc *doc = NULL;
-		if (rc == 0 && ydoc_load_file(&doc, path, MANIFEST_MAX_SIZE, diags, err) == 0)
-			jsonb_set(*files, names[i], render_yaml_json(doc->root));
-		else if (rc == 0)
-			rc = error_wrap(err, "cannot read %s", path);
-		ydoc_free(doc);
-		free(path);
-		free(names[i]);
-	}
-	free(names);
 	if (rc) {
 		json_decref(*files);
 		*files = NULL;
@@ -391,7 +397,7 @@ static json_t *diff_image(const json_t *from_bundle, const json_t *to_bundle, co
 	const json_t *ta = json_object_get(a, "tags"), *tb = json_object_get(b, "tags");
 	json_t *o;
 
-	if (!a && !b)
+	if (!from_bundle || (!a && !b))
 		return json_null();
 	o = jsonb_object();
 	jsonb_set(o, "from", copy_or_null(json_object_get(a, "manifest")));
@@ -448,7 +454,9 @@ int diff_bundles(const char *from_dir, const char *to_dir, json_t **report, stru
 
 	*report = NULL;
 	rc = diff_load_manifests(manifests, &files, diags, err);
-	if (rc == 0 && access(path, F_OK) == 0 && !(bundle = json_load_file(path, 0, &jerr)))
+	if (rc == 0 && access(path, F_OK) != 0)
+		bundle = jsonb_object(); /* nothing built yet: the whole image is new */
+	else if (rc == 0 && !(bundle = json_load_file(path, 0, &jerr)))
 		rc = error_set(err, ERROR_INVALID, "%s: %s", path, jerr.text);
 	if (rc == 0)
 		rc = diff_report(files, bundle, to_dir, report, diags, err);

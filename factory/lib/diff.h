@@ -29,11 +29,21 @@
 #include "error.h"
 
 /* The objects of a manifests directory: file name -> the object its YAML holds (json). A
- * directory that does not exist holds none. */
+ * directory that does not exist holds none. Files are sorted by the report, not here. */
 int diff_load_manifests(const char *dir, json_t **files, struct diag_list *diags, struct error *err);
 
+/* Adds one manifest file (name, YAML bytes) to a struct diff_files; names that do not end in
+ * .yaml are skipped. The shape of gitops_read_files' callback. */
+struct diff_files {
+	json_t *files;
+	struct diag_list *diags;
+};
+int diff_add_file(void *ctx, const char *name, const void *data, size_t size, struct error *err);
+
 /* The report for `from_files` (diff_load_manifests' shape) and `from_bundle` (bundle.json's
- * object, or NULL when there is none) against the bundle at `to_dir`. */
+ * object; {} when nothing was built; NULL when there is none to compare with, as for a GitOps
+ * repository, which holds only manifests: the image is then null) against the bundle at
+ * `to_dir`. */
 int diff_report(const json_t *from_files, const json_t *from_bundle, const char *to_dir, json_t **report,
 		struct diag_list *diags, struct error *err);
 

@@ -736,6 +736,37 @@ static void backoff(int attempt)
 		;
 }
 
+/* The cached clone of `url`, locked (`*lock`), and an anonymous remote for it. */
+static int open_remote(const char *url, const struct gitops_options *o, struct session *s, git_repository **repo,
+		       git_remote **remote, int *lock, struct error *err)
+{
+	git_remote_create_options create;
+	char hex[65], *base, *dir;
+	int rc = -1;
+
+	s->remote = gitops_find_remote(o->config, url);
+	digest_sha256_hex(url, strlen(url), hex);
+	base = fs_path_join(o->config->cache_dir, "git");
+	dir = fs_path_join(base, hex);
+	if (fs_mkdir_p(base, err) || lock_clone(dir, lock, err) || open_clone(repo, dir, err))
+		goto out;
+	/* Anonymous: the URL lives in memory only, never in the clone's config. No insteadOf
+	 * rewriting: the URL is the one the recipe names (and libgit2 1.5 leaks that lookup's
+	 * regex match data). */
+	git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	create.repository = *repo;
+	create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	if (git_remote_create_with_opts(remote, url, &create) < 0) {
+		error_set(err, ERROR_INVALID, "gitops.url %s: %s", url, git_message());
+		goto out;
+	}
+	rc = 0;
+out:
+	free(dir);
+	free(base);
+	return rc;
+}
+
 static bool valid_path(const char *p)
 {
 	return *p && p[0] != '/' && !strstr(p, "..") && !strstr(p, "//") && p[strlen(p) - 1] != '/' &&
@@ -748,8 +779,7 @@ static int publish(const struct gitops_target *t, const char *manifests_dir, con
 	struct session s = {.url = t->url};
 	git_repository *repo = NULL;
 	git_remote *remote = NULL;
-	git_remote_create_options create;
-	char hex[65], *base = NULL, *dir = NULL, *refname = NULL;
+	char *refname = NULL;
 	int max = o->max_attempts > 0 ? o->max_attempts : GITOPS_MAX_ATTEMPTS, lock = -1, rc = -1;
 	git_oid tip, last_tip, tree, commit;
 	bool has_tip = false, had_tip = false;
@@ -779,22 +809,8 @@ static int publish(const struct gitops_target *t, const char *manifests_dir, con
 		error_set(err, ERROR_INVALID, "no commit author: set gitops.author in factory.yaml");
 		goto out;
 	}
-	s.remote = gitops_find_remote(o->config, t->url);
-	digest_sha256_hex(t->url, strlen(t->url), hex);
-	base = fs_path_join(o->config->cache_dir, "git");
-	dir = fs_path_join(base, hex);
-	if (fs_mkdir_p(base, err) || lock_clone(dir, &lock, err) || open_clone(&repo, dir, err))
+	if (open_remote(t->url, o, &s, &repo, &remote, &lock, err))
 		goto out;
-	/* Anonymous: the URL lives in memory only, never in the clone's config. No insteadOf
-	 * rewriting: the URL is the one the recipe names (and libgit2 1.5 leaks that lookup's
-	 * regex match data). */
-	git_remote_create_options_init(&create, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	create.repository = repo;
-	create.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF | GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	if (git_remote_create_with_opts(&remote, t->url, &create) < 0) {
-		error_set(err, ERROR_INVALID, "gitops.url %s: %s", t->url, git_message());
-		goto out;
-	}
 	for (int attempt = 0;; attempt++) {
 		bool rejected = false;
 		char said[400], *push_branch;
@@ -872,8 +888,6 @@ out:
 	if (lock >= 0)
 		close(lock);
 	free(refname);
-	free(dir);
-	free(base);
 	return rc;
 }
 
@@ -916,5 +930,88 @@ int gitops_publish_bundle(const char *app_dir, const struct gitops_options *o, s
 	rc = gitops_publish(&t, manifests, o, r, err);
 	free(manifests);
 	bundle_gitops_clear(&g);
+	return rc;
+}
+
+/* The blobs directly under `path` of the tip's tree. */
+static int each_file(git_repository *repo, const git_oid *tip, const char *path,
+		     int (*fn)(void *ctx, const char *name, const void *data, size_t size, struct error *err), void *ctx,
+		     struct error *err)
+{
+	git_commit *commit = NULL;
+	git_tree *tree = NULL, *sub = NULL;
+	git_tree_entry *entry = NULL;
+	int rc = -1;
+
+	if (git_commit_lookup(&commit, repo, tip) < 0 || git_commit_tree(&tree, commit) < 0) {
+		error_set(err, ERROR_IO, "reading the branch's tree: %s", git_message());
+		goto out;
+	}
+	if (git_tree_entry_bypath(&entry, tree, path) < 0 || git_tree_entry_type(entry) != GIT_OBJECT_TREE ||
+	    git_tree_lookup(&sub, repo, git_tree_entry_id(entry)) < 0) {
+		rc = 0; /* nothing published there yet */
+		goto out;
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < git_tree_entrycount(sub); i++) {
+		const git_tree_entry *e = git_tree_entry_byindex(sub, i);
+		git_blob *blob = NULL;
+		if (git_tree_entry_type(e) != GIT_OBJECT_BLOB)
+			continue;
+		if (git_blob_lookup(&blob, repo, git_tree_entry_id(e)) < 0) {
+			rc = error_set(err, ERROR_IO, "reading %s/%s: %s", path, git_tree_entry_name(e), git_message());
+			break;
+		}
+		rc = fn(ctx, git_tree_entry_name(e), git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), err);
+		git_blob_free(blob);
+	}
+out:
+	git_tree_entry_free(entry);
+	git_tree_free(sub);
+	git_tree_free(tree);
+	git_commit_free(commit);
+	return rc;
+}
+
+static int read_files(const struct gitops_target *t, const struct gitops_options *o,
+		      int (*fn)(void *ctx, const char *name, const void *data, size_t size, struct error *err), void *ctx,
+		      struct error *err)
+{
+	struct session s = {.url = t->url};
+	git_repository *repo = NULL;
+	git_remote *remote = NULL;
+	const char *branch = t->branch && *t->branch ? t->branch : "main";
+	const char *path = t->path && *t->path ? t->path : t->app;
+	git_oid tip;
+	bool has_tip = false;
+	int lock = -1, rc = -1;
+
+	if (!t->url || !*t->url)
+		return error_set(err, ERROR_INVALID, "no gitops.url: the recipe names no repository to compare with");
+	if (!path || !valid_path(path))
+		return error_set(err, ERROR_INVALID, "gitops.path: '%s' must be a relative path inside the repository",
+				 path ? path : "");
+	if (open_remote(t->url, o, &s, &repo, &remote, &lock, err) ||
+	    fetch_branch(repo, remote, &s, branch, &tip, &has_tip, err))
+		goto out;
+	rc = has_tip ? each_file(repo, &tip, path, fn, ctx, err) : 0;
+out:
+	git_remote_free(remote);
+	git_repository_free(repo);
+	if (lock >= 0)
+		close(lock);
+	return rc;
+}
+
+int gitops_read_files(const struct gitops_target *t, const struct gitops_options *o,
+		      int (*fn)(void *ctx, const char *name, const void *data, size_t size, struct error *err), void *ctx,
+		      struct error *err)
+{
+	int rc;
+
+	if (git_libgit2_init() < 0)
+		return error_set(err, ERROR_INTERNAL, "cannot initialise libgit2");
+	rc = read_files(t, o, fn, ctx, err);
+	git_libgit2_shutdown();
 	return rc;
 }

@@ -80,6 +80,13 @@ void gitops_result_clear(struct gitops_result *result);
 int gitops_publish_bundle(const char *app_dir, const struct gitops_options *opts, struct gitops_result *result,
 			  struct error *err);
 
+/* Calls `fn` with each file directly under the target's path at the tip of its branch, as
+ * the remote has it now (fetched into the cached clone; nothing is committed). None when the
+ * branch or the path does not exist yet. Errors as gitops_publish's. */
+int gitops_read_files(const struct gitops_target *target, const struct gitops_options *opts,
+		      int (*fn)(void *ctx, const char *name, const void *data, size_t size, struct error *err), void *ctx,
+		      struct error *err);
+
 /* The gitops.remotes entry whose url is the longest prefix of `url`, or NULL. */
 const struct config_git_remote *gitops_find_remote(const struct config *config, const char *url);
 
