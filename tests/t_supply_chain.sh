@@ -184,7 +184,7 @@ tamper() { # NAME EXPECTED-REGEX COMMAND...: on a copy of the bundle
     cp -a "$A" "$tmp/a/out/t"
     (cd "$tmp/a/out/t" && "$@")
     verify out/t
-    if [[ $RC -eq 1 ]] && printf '%s' "$OUT" | grep -Eq -- "$want"; then
+    if [[ $RC -eq 1 ]] && grep -Eq -- "$want" <<< "$OUT"; then
         t_ok "factory verify names the tampering: $name"
     else
         t_fail "factory verify names the tampering: $name" "exit $RC: $OUT"
