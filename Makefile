@@ -4,6 +4,8 @@
 #   make check      the layering rules: util knows no domain, the library never prints
 #   make demo       render every example recipe into out/, then the whole job end to end
 #   make fuzz       run every fuzzer, tests/fuzz/fuzz_<name>.c, FUZZ_SECONDS each (libFuzzer, clang)
+#   make install    PREFIX=/usr/local DESTDIR=: the binary, the catalog, the templates, the manual
+#                   pages and the shell completions; make uninstall (same variables) removes them
 #
 # Sources live in three layers, as libgit2 splits src/cli, src/libgit2 and src/util:
 #   factory/util/  no domain knowledge (errors, files, hashing, HTTP, YAML, TOML ...)
@@ -42,8 +44,8 @@ SAN_LIB_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 SAN_CMD_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(CMD_SRCS))
 SAN_UNIT_OBJS := $(patsubst %.c,$(BUILD)/san/%.o,$(UNIT_SRCS))
 
-.PHONY: all test check demo fuzz clean deps bench
-all: bin/factory
+.PHONY: all test check demo fuzz clean deps bench install uninstall
+all: bin/factory $(BUILD)/man/.stamp
 
 # Installs the Debian packages factory needs (apt-get, only when something is missing).
 deps:
@@ -148,6 +150,52 @@ bench: bin/factory $(BUILD)/layer-bench
 	tests/bench/image_vs_tools.sh
 	tests/bench/push_vs_skopeo.sh
 	tests/bench/pipeline_vs_factory.sh
+
+# The manual pages and the completion scripts, written at build time so they never drift from
+# the code: factory(1) and factory-<command>(1) by `factory help --man [COMMAND]` from the
+# option tables --help prints, factory-recipe(5) and factory.yaml(5) from README.md's sections
+# (scripts/man-from-readme.py), the scripts by `factory completion SHELL`. FACTORY_BIN is the
+# binary that writes them and that `make install` installs.
+FACTORY_BIN ?= bin/factory
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+SHARE       := $(DESTDIR)$(PREFIX)/share
+CATALOG_FILES  := $(sort $(wildcard connectors/*.yaml)) connectors/README.md
+TEMPLATE_FILES := $(sort $(shell find templates -type f))
+COMPLETIONS := bash-completion/completions/factory:factory.bash zsh/site-functions/_factory:_factory \
+	       fish/vendor_completions.d/factory.fish:factory.fish
+
+$(BUILD)/man/.stamp: $(FACTORY_BIN) README.md scripts/man-from-readme.py
+	@echo '  GEN     $(BUILD)/man $(BUILD)/completion'
+	@rm -rf $(BUILD)/man $(BUILD)/completion
+	@mkdir -p $(BUILD)/man $(BUILD)/completion
+	@$(FACTORY_BIN) help --man > $(BUILD)/man/factory.1
+	@for c in $$($(FACTORY_BIN) help --commands); do \
+	  $(FACTORY_BIN) help --man "$$c" > $(BUILD)/man/factory-$$c.1 || exit 1; done
+	@python3 scripts/man-from-readme.py README.md $(BUILD)/man $(VERSION)
+	@for s in bash zsh fish; do $(FACTORY_BIN) completion $$s > $(BUILD)/completion/$$s || exit 1; done
+	@mv $(BUILD)/completion/bash $(BUILD)/completion/factory.bash
+	@mv $(BUILD)/completion/zsh $(BUILD)/completion/_factory
+	@mv $(BUILD)/completion/fish $(BUILD)/completion/factory.fish
+	@touch $@
+
+# The binary finds the catalog at <prefix>/share/factory/connectors from <prefix>/bin.
+install: $(FACTORY_BIN) $(BUILD)/man/.stamp
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/factory/connectors $(SHARE)/man/man1 $(SHARE)/man/man5
+	install -m 755 $(FACTORY_BIN) $(DESTDIR)$(PREFIX)/bin/factory
+	install -m 644 $(CATALOG_FILES) $(SHARE)/factory/connectors/
+	for f in $(TEMPLATE_FILES); do install -D -m 644 "$$f" "$(SHARE)/factory/$$f" || exit 1; done
+	install -m 644 $(BUILD)/man/*.1 $(SHARE)/man/man1/
+	install -m 644 $(BUILD)/man/*.5 $(SHARE)/man/man5/
+	for c in $(COMPLETIONS); do install -D -m 644 "$(BUILD)/completion/$${c#*:}" "$(SHARE)/$${c%%:*}" || exit 1; done
+
+# Exactly what install wrote, and the directories under share/factory it leaves empty.
+uninstall: $(BUILD)/man/.stamp
+	rm -f $(DESTDIR)$(PREFIX)/bin/factory $(addprefix $(SHARE)/factory/,$(CATALOG_FILES) $(TEMPLATE_FILES))
+	for p in $(BUILD)/man/*.1; do rm -f "$(SHARE)/man/man1/$${p##*/}"; done
+	for p in $(BUILD)/man/*.5; do rm -f "$(SHARE)/man/man5/$${p##*/}"; done
+	for c in $(COMPLETIONS); do rm -f "$(SHARE)/$${c%%:*}"; done
+	if [ -d $(SHARE)/factory ]; then find $(SHARE)/factory -depth -type d -empty -delete; fi
 
 clean:
 	rm -rf $(BUILD) bin

@@ -32,6 +32,7 @@ extern const struct opt_command cmd_validate_spec;
 extern const struct opt_command cmd_publish_spec;
 extern const struct opt_command cmd_verify_spec;
 extern const struct opt_command cmd_diff_spec;
+extern const struct opt_command cmd_completion_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -44,6 +45,10 @@ int cmd_validate(int argc, char **argv);
 int cmd_publish(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+
+/* The i-th command's table, in `factory help` order; NULL past the last. */
+const struct opt_command *cmd_spec(size_t i);
 
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */

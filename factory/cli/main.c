@@ -1,8 +1,8 @@
 /* factory - Flink images and Kubernetes manifests from one recipe. */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-
 
 #include "commands.h"
 #include "http.h"
@@ -56,8 +56,14 @@ static const struct command commands[] = {
 	{&cmd_validate_spec, cmd_validate, 0},
 	{&cmd_verify_spec, cmd_verify, SETUP_HTTP}, /* verify RECIPE may fetch what the cache lacks */
 	{&cmd_diff_spec, cmd_diff, SETUP_HTTP},     /* so may the build diff compares */
+	{&cmd_completion_spec, cmd_completion, 0},
 	{NULL, NULL, 0},
 };
+
+const struct opt_command *cmd_spec(size_t i)
+{
+	return i < sizeof(commands) / sizeof(commands[0]) ? commands[i].spec : NULL;
+}
 
 static void usage(FILE *out)
 {
@@ -76,10 +82,87 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* SEE ALSO of every page: factory(1), the two file formats, each command's page. */
+static void man_see_also(const char *self, FILE *out)
+{
+	if (self)
+		fputs(".BR factory (1),\n", out);
+	fputs(".BR factory\\-recipe (5),\n.BR factory.yaml (5)", out);
+	for (const struct command *c = commands; c->spec; c++)
+		if (!self || strcmp(self, c->spec->name) != 0)
+			fprintf(out, ",\n.BR factory\\-%s (1)", c->spec->name);
+	fputc('\n', out);
+}
+
+/* factory(1): the commands, how help and the manual are generated, the exit codes. */
+static void man_factory(FILE *out)
+{
+	fprintf(out, ".TH FACTORY 1 \"\" \"factory %s\" \"factory manual\"\n.nh\n", FACTORY_VERSION);
+	fputs(".SH NAME\nfactory \\- Flink images and Kubernetes manifests from one recipe\n"
+	      ".SH SYNOPSIS\n.nf\n\\fBfactory\\fR \\fICOMMAND\\fR [\\fIOPTIONS\\fR] \\fIARGS\\fR\n"
+	      "\\fBfactory help\\fR [\\fICOMMAND\\fR]\n\\fBfactory help \\-\\-man\\fR [\\fICOMMAND\\fR]\n"
+	      "\\fBfactory help \\-\\-commands\\fR\n\\fBfactory \\-\\-version\\fR\n.fi\n"
+	      ".SH DESCRIPTION\nfactory reads a recipe (see\n.BR factory\\-recipe (5))\n"
+	      "and the settings in factory.yaml (see\n.BR factory.yaml (5)),\n"
+	      "resolves every input to an exact digest, assembles the OCI image of a Flink job without a\n"
+	      "container engine and renders the Kubernetes manifests that deploy it.\n"
+	      ".PP\nEach command has its own page,\n.BR factory\\-COMMAND (1),\n"
+	      "and prints the same text with \\fB\\-\\-help\\fR.\n"
+	      "\\fBfactory help \\-\\-man\\fR prints this page in roff, \\fBfactory help \\-\\-man\\fR \\fICOMMAND\\fR\n"
+	      "a command's, from the option tables the help comes from;\n"
+	      "\\fBfactory help \\-\\-commands\\fR lists the command names, one a line.\n"
+	      ".SH COMMANDS\n",
+	      out);
+	for (const struct command *c = commands; c->spec; c++) {
+		fprintf(out, ".TP\n.BR factory\\-%s (1)\n", c->spec->name);
+		opt_roff_text(c->spec->summary, out);
+	}
+	fputs(".SH FILES\n.TP\n.I factory.yaml\nthe settings, found beside the recipe or in a directory above it "
+	      "(or \\fB\\-\\-config\\fR, \\fB$FACTORY_CONFIG\\fR)\n"
+	      ".TP\n.I PREFIX/share/factory/connectors\nthe installed connector catalog, used when neither "
+	      "\\fB\\-\\-catalog\\fR nor factory.yaml names one\n"
+	      ".SH EXIT STATUS\n0 on success, 1 when the input is invalid or an operation failed, 2 for a usage "
+	      "error, 130 when interrupted.\n.SH SEE ALSO\n",
+	      out);
+	man_see_also(NULL, out);
+}
+
+/* factory help --man [COMMAND] | --commands: what the build makes the manual pages with. */
+static int help_generated(int argc, char **argv)
+{
+	const struct command *c = NULL;
+
+	if (strcmp(argv[2], "--commands") == 0 && argc == 3) {
+		for (c = commands; c->spec; c++)
+			printf("%s\n", c->spec->name);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[2], "--man") == 0 && argc == 3) {
+		man_factory(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[2], "--man") == 0 && argc == 4 && (c = find_command(argv[3]))) {
+		char *see_also = NULL;
+		size_t size = 0;
+		FILE *mem = open_memstream(&see_also, &size);
+		if (!mem)
+			return EXIT_FAILED;
+		man_see_also(c->spec->name, mem);
+		fclose(mem);
+		opt_man(c->spec, FACTORY_VERSION, see_also, stdout);
+		free(see_also);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "usage: factory help --man [COMMAND] | --commands\n");
+	return EXIT_USAGE;
+}
+
 static int help(int argc, char **argv)
 {
 	const struct command *c;
 
+	if (argc >= 3 && argv[2][0] == '-')
+		return help_generated(argc, argv);
 	if (argc < 3) {
 		usage(stdout);
 		return EXIT_OK;

@@ -283,3 +283,110 @@ int opt_parse(const struct opt_command *cmd, int argc, char **argv, void *values
 		return usage_error(cmd, "unexpected argument '%s'", common->args[cmd->max_args]);
 	return -1;
 }
+
+const struct opt_entry *opt_nth(const struct opt_command *cmd, size_t n)
+{
+	int base;
+
+	return nth_option(cmd, n, &base);
+}
+
+/* Backslashes and minus signs escaped (a plain "-" is a hyphen to roff). */
+static void roff_char(char c, FILE *out)
+{
+	if (c == '\\')
+		fputs("\\e", out);
+	else if (c == '-')
+		fputs("\\-", out);
+	else
+		fputc(c, out);
+}
+
+void opt_roff_text(const char *text, FILE *out)
+{
+	bool line_start = true;
+
+	for (const char *p = text; *p; p++) {
+		if (line_start && *p == '\n') {
+			fputs(".PP\n", out); /* a blank line: a new paragraph */
+			continue;
+		}
+		if (line_start && (*p == '.' || *p == '\''))
+			fputs("\\&", out);
+		line_start = *p == '\n';
+		roff_char(*p, out);
+	}
+	if (!line_start)
+		fputc('\n', out);
+}
+
+/* A word within a line. */
+static void roff_word(const char *s, FILE *out)
+{
+	for (; *s; s++)
+		roff_char(*s, out);
+}
+
+/* "-o, --output DIR" in roff: names bold, the argument italic. */
+static void man_option_name(const struct opt_entry *e, FILE *out)
+{
+	if (e->short_name)
+		fprintf(out, "\\fB\\-%c\\fR, ", e->short_name);
+	fputs("\\fB\\-\\-", out);
+	roff_word(e->long_name, out);
+	fputs("\\fR", out);
+	if (e->arg) {
+		fputs(" \\fI", out);
+		roff_word(e->arg, out);
+		fputs("\\fR", out);
+	}
+	fputc('\n', out);
+}
+
+void opt_man(const struct opt_command *cmd, const char *version, const char *see_also, FILE *out)
+{
+	const struct opt_entry *e;
+	char upper[64];
+	size_t i;
+
+	for (i = 0; cmd->name[i] && i + 1 < sizeof(upper); i++)
+		upper[i] = (char)(cmd->name[i] >= 'a' && cmd->name[i] <= 'z' ? cmd->name[i] - 'a' + 'A' : cmd->name[i]);
+	upper[i] = '\0';
+	fprintf(out, ".TH FACTORY\\-%s 1 \"\" \"factory %s\" \"factory manual\"\n.nh\n", upper, version);
+	fprintf(out, ".SH NAME\nfactory\\-%s \\- ", cmd->name);
+	opt_roff_text(cmd->summary, out);
+	/* The synopsis of --help, one item a line for roff to fill: [-o DIR] ... ARGS */
+	fprintf(out, ".SH SYNOPSIS\n.B factory %s\n", cmd->name);
+	for (size_t n = 0; (e = opt_nth(cmd, n)); n++) {
+		if (e == &help_option)
+			continue;
+		fputs("[\\fB\\-", out);
+		if (e->short_name)
+			fputc(e->short_name, out);
+		else {
+			fputs("\\-", out);
+			roff_word(e->long_name, out);
+		}
+		fputs("\\fR", out);
+		if (e->arg) {
+			fputs(" \\fI", out);
+			roff_word(e->arg, out);
+			fputs("\\fR", out);
+		}
+		fputs("]\n", out);
+	}
+	if (cmd->args && *cmd->args)
+		opt_roff_text(cmd->args, out);
+	if (cmd->description) {
+		fprintf(out, ".SH DESCRIPTION\n");
+		opt_roff_text(cmd->description, out);
+	}
+	fprintf(out, ".SH OPTIONS\n");
+	for (size_t n = 0; (e = opt_nth(cmd, n)); n++) {
+		fprintf(out, ".TP\n");
+		man_option_name(e, out);
+		opt_roff_text(e->help, out);
+	}
+	if (see_also)
+		fprintf(out, ".SH SEE ALSO\n%s", see_also);
+}

@@ -76,4 +76,16 @@ int opt_parse(const struct opt_command *cmd, int argc, char **argv, void *values
 /* The usage line, the description and every option with its help. */
 void opt_usage(const struct opt_command *cmd, FILE *out);
 
+/* The n-th option of a command in --help order (its own, the shared ones it takes, then
+ * --help); NULL past the last. The man pages and the shell completions list them so. */
+const struct opt_entry *opt_nth(const struct opt_command *cmd, size_t n);
+
+/* Writes `text` for roff: backslashes and minus signs escaped, a line that would start with
+ * a control character guarded, a blank line made a paragraph break. */
+void opt_roff_text(const char *text, FILE *out);
+
+/* The command's manual page, factory-NAME(1), in roff (man macros): the same synopsis,
+ * description and options as opt_usage, then `see_also` (roff, may be NULL). */
+void opt_man(const struct opt_command *cmd, const char *version, const char *see_also, FILE *out);
+
 #endif

@@ -19,20 +19,27 @@ static bool is_dir(const char *path)
 
 static char *installed_catalog(void)
 {
+	/* Beside bin/ in a checkout, under share/ of the prefix it was installed to, then the
+	 * distribution's. */
+	static const char *const beside_bin[] = {"connectors", "share/factory/connectors"};
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 
 	if (n > 0) {
-		char *bin, *root, *dir;
+		char *bin, *root;
 		exe[n] = '\0';
 		bin = fs_dirname(exe);
 		root = fs_dirname(bin);
-		dir = fs_path_join(root, "connectors");
 		free(bin);
+		for (size_t i = 0; i < sizeof(beside_bin) / sizeof(beside_bin[0]); i++) {
+			char *dir = fs_path_join(root, beside_bin[i]);
+			if (is_dir(dir)) {
+				free(root);
+				return dir;
+			}
+			free(dir);
+		}
 		free(root);
-		if (is_dir(dir))
-			return dir;
-		free(dir);
 	}
 	if (is_dir("/usr/share/factory/connectors"))
 		return strdup("/usr/share/factory/connectors");

@@ -21,8 +21,9 @@ struct workspace_options {
 };
 
 /* Finds and loads the configuration for `recipe_path` and the connector catalog: --catalog,
- * then factory.yaml's `catalog`, then `connectors/` beside the installed binary's directory
- * (../connectors from bin/), then /usr/share/factory/connectors. */
+ * then factory.yaml's `catalog`, then `connectors/` beside the binary's directory
+ * (../connectors from bin/), then the installed prefix's (../share/factory/connectors from
+ * bin/), then /usr/share/factory/connectors. */
 int workspace_open(struct workspace *ws, const char *recipe_path, const struct workspace_options *options,
 		   struct diag_list *diags, struct error *err);
 void workspace_close(struct workspace *ws);
