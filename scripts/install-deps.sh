@@ -26,6 +26,8 @@ packages=(
     openssh-server
     # tests: what a build with nothing to do reads and writes (tests/t_noop.sh)
     strace
+    # tests: the installed manual pages render without warnings (tests/t_install.sh)
+    man-db groff-base
 )
 is_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]; }
 missing=()

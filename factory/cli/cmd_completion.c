@@ -97,35 +97,67 @@ static void print_words(const char *name, FILE *out)
 		fputc(*p == '|' ? ' ' : *p, out);
 }
 
-/* ---------------------------------------------------------------- bash */
+/* How a shell completes each kind: what the script says, the words of COMPLETE_WORDS between
+ * words_open and words_close. */
+struct shell_actions {
+	const char *kind[COMPLETE_WORDS];
+	const char *words_open, *words_close;
+};
 
-static void bash_reply(enum completion_kind kind, const char *name, FILE *out)
+static const struct shell_actions bash_actions = {
+	{
+		[COMPLETE_NOTHING] = "COMPREPLY=()",
+		[COMPLETE_FILES] = "_factory_files",
+		[COMPLETE_DIRS] = "_factory_dirs",
+		[COMPLETE_RECIPES] = "_factory_recipes",
+		[COMPLETE_CONNECTORS] = "_factory_words \"$(_factory_connectors)\"",
+		[COMPLETE_COMMANDS] = "_factory_words \"$_factory_commands\"",
+	},
+	"_factory_words '",
+	"'",
+};
+
+static const struct shell_actions zsh_actions = {
+	{
+		[COMPLETE_NOTHING] = " ",
+		[COMPLETE_FILES] = "_files",
+		[COMPLETE_DIRS] = "_files -/",
+		[COMPLETE_RECIPES] = "_files -g \"*.yaml\"",
+		[COMPLETE_CONNECTORS] = "_factory_connectors",
+		[COMPLETE_COMMANDS] = "_factory_commands",
+	},
+	"(",
+	")",
+};
+
+static const struct shell_actions fish_actions = {
+	{
+		[COMPLETE_NOTHING] = " -x",
+		[COMPLETE_FILES] = " -r -F",
+		[COMPLETE_DIRS] = " -x -a '(__fish_complete_directories)'",
+		[COMPLETE_RECIPES] = " -x -a '(__fish_complete_suffix .yaml)'",
+		[COMPLETE_CONNECTORS] = " -x -a '(__factory_connectors)'",
+		[COMPLETE_COMMANDS] = " -x -a '(__factory_commands)'",
+	},
+	" -x -a '",
+	"'",
+};
+
+/* What completes a value or an argument called `name` ("DIR", "RECIPE...", "bash|zsh|fish"). */
+static void print_action(const struct shell_actions *shell, const char *name, FILE *out)
 {
-	switch (kind) {
-	case COMPLETE_FILES:
-		fputs("_factory_files", out);
-		break;
-	case COMPLETE_DIRS:
-		fputs("_factory_dirs", out);
-		break;
-	case COMPLETE_RECIPES:
-		fputs("_factory_recipes", out);
-		break;
-	case COMPLETE_CONNECTORS:
-		fputs("_factory_words \"$(_factory_connectors)\"", out);
-		break;
-	case COMPLETE_COMMANDS:
-		fputs("_factory_words \"$_factory_commands\"", out);
-		break;
-	case COMPLETE_WORDS:
-		fputs("_factory_words '", out);
-		print_words(name, out);
-		fputc('\'', out);
-		break;
-	default:
-		fputs("COMPREPLY=()", out);
+	enum completion_kind kind = kind_of(name);
+
+	if (kind != COMPLETE_WORDS) {
+		fputs(shell->kind[kind], out);
+		return;
 	}
+	fputs(shell->words_open, out);
+	print_words(name, out);
+	fputs(shell->words_close, out);
 }
+
+/* ---------------------------------------------------------------- bash */
 
 static void completion_bash(FILE *out)
 {
@@ -167,7 +199,7 @@ static void completion_bash(FILE *out)
 			if (e->short_name)
 				fprintf(out, "-%c|", e->short_name);
 			fprintf(out, "--%s) ", e->long_name);
-			bash_reply(kind_of(e->arg), e->arg, out);
+			print_action(&bash_actions, e->arg, out);
 			fputs("; return 0 ;;\n", out);
 		}
 		fputs("\t\tesac\n\t\tif [[ $cur == -* ]]; then\n\t\t\t_factory_words '", out);
@@ -177,7 +209,7 @@ static void completion_bash(FILE *out)
 			fprintf(out, "--%s%s", e->long_name, opt_nth(c, n + 1) ? " " : "");
 		}
 		fputs("'\n\t\telse\n\t\t\t", out);
-		bash_reply(kind_of(c->args), c->args, out);
+		print_action(&bash_actions, c->args, out);
 		fputs("\n\t\tfi\n\t\t;;\n", out);
 	}
 	fputs("\tesac\n\treturn 0\n}\ncomplete -F _factory factory\n", out);
@@ -196,34 +228,6 @@ static void zsh_text(const char *s, FILE *out)
 			fprintf(out, "\\%c", *s);
 		else
 			fputc(*s, out);
-	}
-}
-
-static void zsh_action(enum completion_kind kind, const char *name, FILE *out)
-{
-	switch (kind) {
-	case COMPLETE_FILES:
-		fputs("_files", out);
-		break;
-	case COMPLETE_DIRS:
-		fputs("_files -/", out);
-		break;
-	case COMPLETE_RECIPES:
-		fputs("_files -g \"*.yaml\"", out);
-		break;
-	case COMPLETE_CONNECTORS:
-		fputs("_factory_connectors", out);
-		break;
-	case COMPLETE_COMMANDS:
-		fputs("_factory_commands", out);
-		break;
-	case COMPLETE_WORDS:
-		fputc('(', out);
-		print_words(name, out);
-		fputc(')', out);
-		break;
-	default:
-		fputs(" ", out);
 	}
 }
 
@@ -275,7 +279,7 @@ static void completion_zsh(FILE *out)
 				fputc(':', out);
 				zsh_text(e->arg, out);
 				fputc(':', out);
-				zsh_action(kind_of(e->arg), e->arg, out);
+				print_action(&zsh_actions, e->arg, out);
 			}
 			fputc('\'', out);
 		}
@@ -283,7 +287,7 @@ static void completion_zsh(FILE *out)
 			fprintf(out, " \\\n\t\t\t'%s:", c->max_args == 1 ? "1" : "*");
 			zsh_text(c->args, out);
 			fputc(':', out);
-			zsh_action(kind_of(c->args), c->args, out);
+			print_action(&zsh_actions, c->args, out);
 			fputc('\'', out);
 		}
 		fputs("\n\t\t;;\n", out);
@@ -300,34 +304,6 @@ static void fish_text(const char *s, FILE *out)
 		if (*s == '\'' || *s == '\\')
 			fputc('\\', out);
 		fputc(*s, out);
-	}
-}
-
-static void fish_action(enum completion_kind kind, const char *name, FILE *out)
-{
-	switch (kind) {
-	case COMPLETE_FILES:
-		fputs(" -r -F", out);
-		break;
-	case COMPLETE_DIRS:
-		fputs(" -x -a '(__fish_complete_directories)'", out);
-		break;
-	case COMPLETE_RECIPES:
-		fputs(" -x -a '(__fish_complete_suffix .yaml)'", out);
-		break;
-	case COMPLETE_CONNECTORS:
-		fputs(" -x -a '(__factory_connectors)'", out);
-		break;
-	case COMPLETE_COMMANDS:
-		fputs(" -x -a '(__factory_commands)'", out);
-		break;
-	case COMPLETE_WORDS:
-		fputs(" -x -a '", out);
-		print_words(name, out);
-		fputc('\'', out);
-		break;
-	default:
-		fputs(" -x", out);
 	}
 }
 
@@ -355,14 +331,14 @@ static void completion_fish(FILE *out)
 				fprintf(out, " -s %c", e->short_name);
 			fprintf(out, " -l %s", e->long_name);
 			if (e->arg)
-				fish_action(kind_of(e->arg), e->arg, out);
+				print_action(&fish_actions, e->arg, out);
 			fputs(" -d '", out);
 			fish_text(e->help, out);
 			fputs("'\n", out);
 		}
 		if (c->max_args != 0 && kind_of(c->args) != COMPLETE_NOTHING) {
 			fprintf(out, "complete -c factory -n '__fish_seen_subcommand_from %s'", c->name);
-			fish_action(kind_of(c->args), c->args, out);
+			print_action(&fish_actions, c->args, out);
 			fputc('\n', out);
 		}
 	}

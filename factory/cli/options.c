@@ -327,6 +327,16 @@ static void roff_word(const char *s, FILE *out)
 		roff_char(*s, out);
 }
 
+/* " DIR" after an option's name, italic; nothing for a flag. */
+static void man_option_arg(const struct opt_entry *e, FILE *out)
+{
+	if (!e->arg)
+		return;
+	fputs(" \\fI", out);
+	roff_word(e->arg, out);
+	fputs("\\fR", out);
+}
+
 /* "-o, --output DIR" in roff: names bold, the argument italic. */
 static void man_option_name(const struct opt_entry *e, FILE *out)
 {
@@ -335,11 +345,7 @@ static void man_option_name(const struct opt_entry *e, FILE *out)
 	fputs("\\fB\\-\\-", out);
 	roff_word(e->long_name, out);
 	fputs("\\fR", out);
-	if (e->arg) {
-		fputs(" \\fI", out);
-		roff_word(e->arg, out);
-		fputs("\\fR", out);
-	}
+	man_option_arg(e, out);
 	fputc('\n', out);
 }
 
@@ -368,11 +374,7 @@ void opt_man(const struct opt_command *cmd, const char *version, const char *see
 			roff_word(e->long_name, out);
 		}
 		fputs("\\fR", out);
-		if (e->arg) {
-			fputs(" \\fI", out);
-			roff_word(e->arg, out);
-			fputs("\\fR", out);
-		}
+		man_option_arg(e, out);
 		fputs("]\n", out);
 	}
 	if (cmd->args && *cmd->args)
