@@ -217,14 +217,15 @@ static void completion_bash(FILE *out)
 
 /* ---------------------------------------------------------------- zsh */
 
-/* Text inside a single-quoted _arguments spec: quotes closed and reopened, the characters
- * _arguments reads ([ ] :) escaped. */
-static void zsh_text(const char *s, FILE *out)
+/* Text inside a single-quoted word: quotes closed and reopened, and a backslash before each
+ * of `special`, the characters _arguments would read there (] in an explanation, : in a
+ * message). */
+static void zsh_text(const char *s, const char *special, FILE *out)
 {
 	for (; *s; s++) {
 		if (*s == '\'')
 			fputs("'\\''", out);
-		else if (*s == '[' || *s == ']' || *s == ':' || *s == '\\')
+		else if (strchr(special, *s))
 			fprintf(out, "\\%c", *s);
 		else
 			fputc(*s, out);
@@ -249,7 +250,7 @@ static void completion_zsh(FILE *out)
 	      out);
 	for (size_t i = 0; (c = nth_command(i)); i++) {
 		fprintf(out, "\t\t'%s:", c->name);
-		zsh_text(c->summary, out);
+		zsh_text(c->summary, "", out);
 		fputs("'\n", out);
 	}
 	fputs("\t)\n\t_describe command commands\n}\n"
@@ -273,11 +274,11 @@ static void completion_zsh(FILE *out)
 			else
 				fprintf(out, "'--%s", e->long_name);
 			fputc('[', out);
-			zsh_text(e->help, out);
+			zsh_text(e->help, "]\\", out);
 			fputc(']', out);
 			if (e->arg) {
 				fputc(':', out);
-				zsh_text(e->arg, out);
+				zsh_text(e->arg, ":\\", out);
 				fputc(':', out);
 				print_action(&zsh_actions, e->arg, out);
 			}
@@ -285,7 +286,7 @@ static void completion_zsh(FILE *out)
 		}
 		if (c->max_args != 0 && c->args) {
 			fprintf(out, " \\\n\t\t\t'%s:", c->max_args == 1 ? "1" : "*");
-			zsh_text(c->args, out);
+			zsh_text(c->args, ":\\", out);
 			fputc(':', out);
 			print_action(&zsh_actions, c->args, out);
 			fputc('\'', out);
