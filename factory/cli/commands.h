@@ -33,6 +33,7 @@ extern const struct opt_command cmd_publish_spec;
 extern const struct opt_command cmd_verify_spec;
 extern const struct opt_command cmd_diff_spec;
 extern const struct opt_command cmd_completion_spec;
+extern const struct opt_command cmd_init_spec;
 
 int cmd_render(int argc, char **argv);
 int cmd_fetch(int argc, char **argv);
@@ -49,6 +50,7 @@ int cmd_completion(int argc, char **argv);
 
 /* The i-th command's table, in `factory help` order; NULL past the last. */
 const struct opt_command *cmd_spec(size_t i);
+int cmd_init(int argc, char **argv);
 
 /* Set when SIGINT or SIGTERM arrived: long operations stop at the next safe point and
  * leave nothing half-written. */

@@ -45,6 +45,7 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{&cmd_init_spec, cmd_init, 0},
 	{&cmd_fetch_spec, cmd_fetch, SETUP_HTTP},
 	{&cmd_lock_spec, cmd_lock, SETUP_HTTP},
 	{&cmd_build_spec, cmd_build, SETUP_HTTP},
