@@ -1627,3 +1627,19 @@ const char *recipe_image_tag(const struct recipe *r)
 {
 	return r->image_tags.count ? r->image_tags.items[0] : RECIPE_DEFAULT_TAG;
 }
+
+/* The recipe's own checks, for code that writes recipes (scaffold_import.c). */
+bool recipe_duration_valid(const char *s)
+{
+	return is_duration(s);
+}
+
+bool recipe_uri_has_scheme(const char *uri)
+{
+	return has_scheme(uri);
+}
+
+bool recipe_mount_hides_image(const char *path)
+{
+	return mount_hides_flink(path);
+}

@@ -287,4 +287,10 @@ struct recipe_image_override {
  * value and where it came from: `source`, e.g. "--tag"). */
 int recipe_override_image(struct recipe *recipe, const struct recipe_image_override *o, struct error *err);
 
+/* What the recipe accepts: a Flink duration ("60s", "5 min"), a URI with a scheme, and a
+ * mount path that would hide part of the image (/opt/flink, its conf, lib, usrlib, ...). */
+bool recipe_duration_valid(const char *s);
+bool recipe_uri_has_scheme(const char *uri);
+bool recipe_mount_hides_image(const char *path);
+
 #endif

@@ -62,7 +62,8 @@ static char *name_from_dir(const char *dir)
 	return name;
 }
 
-static const char pyflink_recipe[] =
+/* The starter recipes: a head (name and Flink), the job of each kind, a shared tail. */
+static const char recipe_head[] =
 	"# recipe.yaml - one Flink application: the image it runs on and its Kubernetes manifests.\n"
 	"# Check it with `factory validate recipe.yaml`, write the manifests with `factory render\n"
 	"# recipe.yaml`, build the image with `factory build recipe.yaml`. README.md \"Recipe reference\"\n"
@@ -74,14 +75,16 @@ static const char pyflink_recipe[] =
 	"  namespace: default              # namespace of every object rendered\n"
 	"\n"
 	"flink:\n"
-	"  version: 1.19.2                 # the Flink release; PyFlink needs the full release\n"
+	"  version: 1.19.2                 # %s\n"
 	"  image: flink:1.19.2             # the base image factory adds the connectors to\n"
 	"\n"
 	"# Where `factory build --push` pushes the image (without it the manifests run the base):\n"
 	"# image:\n"
 	"#   registry: registry.example.com  # target registry host[:port]\n"
 	"#   repository: team/%s%*s# target repository\n"
-	"#   tags: [\"1.0\"]                   # tags to push; the first one is deployed\n"
+	"#   tags: [\"1.0\"]                   # tags to push; the first one is deployed\n";
+
+static const char pyflink_job[] =
 	"\n"
 	"# Connectors from the catalog (factory's connectors/), resolved for flink.version:\n"
 	"# connectors:\n"
@@ -92,7 +95,21 @@ static const char pyflink_recipe[] =
 	"    - jobs/main.py\n"
 	"  executable: python3             # the interpreter of the client and the TaskManagers\n"
 	"  # The official flink images have no Python: give the image one (python-build-standalone):\n"
-	"  # runtime: {url: https://..., sha256: ...}\n"
+	"  # runtime: {url: https://..., sha256: ...}\n";
+
+static const char java_job[] =
+	"#   files:                          # your job's JAR, copied into the image\n"
+	"#     - {source: target/app.jar, destination: /opt/flink/usrlib/app.jar}\n"
+	"\n"
+	"connectors:                       # from the catalog (factory's connectors/), for flink.version\n"
+	"  - name: kafka                   # the Kafka SQL connector, in lib/\n"
+	"\n"
+	"java:\n"
+	"  jarURI: local:///opt/flink/examples/streaming/StateMachineExample.jar  # the job's JAR\n"
+	"  # entryClass: com.example.Main  # main class, when the JAR's manifest names none\n"
+	"  # args: [\"--input\", \"...\"]     # arguments of the job\n";
+
+static const char recipe_tail[] =
 	"\n"
 	"job:\n"
 	"  parallelism: 1                  # default parallelism of the job\n"
@@ -108,50 +125,7 @@ static const char pyflink_recipe[] =
 	"\n"
 	"serviceAccount: flink             # the operator runs the pods under this account\n";
 
-static const char java_recipe[] =
-	"# recipe.yaml - one Flink application: the image it runs on and its Kubernetes manifests.\n"
-	"# Check it with `factory validate recipe.yaml`, write the manifests with `factory render\n"
-	"# recipe.yaml`, build the image with `factory build recipe.yaml`. README.md \"Recipe reference\"\n"
-	"# lists every key.\n"
-	"apiVersion: factory.dev/v1alpha1  # the recipe format\n"
-	"kind: Recipe                      # this file describes one application\n"
-	"metadata:\n"
-	"  name: %s%*s# FlinkDeployment name: a-z, 0-9 and '-', 45 characters at most\n"
-	"  namespace: default              # namespace of every object rendered\n"
-	"\n"
-	"flink:\n"
-	"  version: 1.19.2                 # the Flink release (1.17 ... 2.2)\n"
-	"  image: flink:1.19.2             # the base image factory adds the connectors to\n"
-	"\n"
-	"# Where `factory build --push` pushes the image (without it the manifests run the base):\n"
-	"# image:\n"
-	"#   registry: registry.example.com  # target registry host[:port]\n"
-	"#   repository: team/%s%*s# target repository\n"
-	"#   tags: [\"1.0\"]                   # tags to push; the first one is deployed\n"
-	"#   files:                          # your job's JAR, copied into the image\n"
-	"#     - {source: target/app.jar, destination: /opt/flink/usrlib/app.jar}\n"
-	"\n"
-	"connectors:                       # from the catalog (factory's connectors/), for flink.version\n"
-	"  - name: kafka                   # the Kafka SQL connector, in lib/\n"
-	"\n"
-	"java:\n"
-	"  jarURI: local:///opt/flink/examples/streaming/StateMachineExample.jar  # the job's JAR\n"
-	"  # entryClass: com.example.Main  # main class, when the JAR's manifest names none\n"
-	"  # args: [\"--input\", \"...\"]     # arguments of the job\n"
-	"\n"
-	"job:\n"
-	"  parallelism: 1                  # default parallelism of the job\n"
-	"  upgradeMode: stateless          # stateless, savepoint or last-state (these need state:)\n"
-	"\n"
-	"jobManager:\n"
-	"  memory: 1024m                   # memory of the JobManager pod\n"
-	"  cpu: 1                          # its CPUs\n"
-	"taskManager:\n"
-	"  memory: 1024m                   # memory of each TaskManager pod\n"
-	"  cpu: 1                          # its CPUs\n"
-	"  slots: 1                        # taskmanager.numberOfTaskSlots\n"
-	"\n"
-	"serviceAccount: flink             # the operator runs the pods under this account\n"
+static const char java_tail[] =
 	"\n"
 	"# Checkpoints and savepoints, needed by upgradeMode savepoint and last-state:\n"
 	"# state:\n"
@@ -215,13 +189,20 @@ static int column_pad(const char *name, int column)
 int scaffold_starter(struct scaffold *s, const char *dir, const char *name, enum scaffold_kind kind,
 		     struct error *err)
 {
+	char *head;
+	bool java;
+
 	(void)err;
 	s->name = name ? xstrdup(name) : name_from_dir(dir);
-	/* The comments line up at column 35 ("  name: " is 8 wide, "#   repository: team/" 21). */
+	/* The comments line up ("  name: " is 8 wide, "#   repository: team/" 21). */
+	java = kind == SCAFFOLD_JAVA;
+	head = xasprintf(recipe_head, s->name, column_pad(s->name, 26), "",
+			 java ? "the Flink release (1.17 ... 2.2)" : "the Flink release; PyFlink needs the full release",
+			 s->name, column_pad(s->name, 15), "");
 	scaffold_add_file(s, "recipe.yaml",
-			  xasprintf(kind == SCAFFOLD_JAVA ? java_recipe : pyflink_recipe, s->name,
-				    column_pad(s->name, 26), "", s->name, column_pad(s->name, 15), ""),
+			  xasprintf("%s%s%s%s", head, java ? java_job : pyflink_job, recipe_tail, java ? java_tail : ""),
 			  false);
+	free(head);
 	if (kind == SCAFFOLD_PYFLINK)
 		scaffold_add_file(s, "jobs/main.py", xasprintf(main_py, s->name), false);
 	scaffold_add_file(s, "factory.yaml", xstrdup(factory_yaml), true);

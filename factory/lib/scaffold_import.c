@@ -190,26 +190,6 @@ static const char *take(struct flat_list *list, const char *key, json_t *o, cons
 	return f->value->value;
 }
 
-static bool has_scheme(const char *uri)
-{
-	const char *p = strstr(uri, "://");
-
-	return p && p > uri;
-}
-
-static bool is_duration(const char *s)
-{
-	size_t i = 0;
-
-	while (isdigit((unsigned char)s[i]))
-		i++;
-	if (i == 0)
-		return false;
-	return strcmp(s + i, "") == 0 || strcmp(s + i, "ms") == 0 || strcmp(s + i, "s") == 0 ||
-	       strcmp(s + i, "min") == 0 || strcmp(s + i, "m") == 0 || strcmp(s + i, "h") == 0 ||
-	       strcmp(s + i, "d") == 0;
-}
-
 static void import_configuration(struct import *im, const char *python_executable)
 {
 	static const char *const backends[] = {"rocksdb", "hashmap", NULL};
@@ -229,19 +209,19 @@ static void import_configuration(struct import *im, const char *python_executabl
 	take(&list, "state.backend.type", im->state, "backend", backends);
 	if ((v = take(&list, "state.backend.incremental", NULL, NULL, booleans)))
 		jsonb_set(im->state, "incremental", jsonb_must(json_boolean(strcmp(v, "true") == 0)));
-	if ((f = conf_find(&list, "state.checkpoints.dir")) && has_scheme(f->value->value))
+	if ((f = conf_find(&list, "state.checkpoints.dir")) && recipe_uri_has_scheme(f->value->value))
 		take(&list, "state.checkpoints.dir", im->state, "checkpoints", NULL);
-	if ((f = conf_find(&list, "state.savepoints.dir")) && has_scheme(f->value->value))
+	if ((f = conf_find(&list, "state.savepoints.dir")) && recipe_uri_has_scheme(f->value->value))
 		take(&list, "state.savepoints.dir", im->state, "savepoints", NULL);
-	if ((f = conf_find(&list, "execution.checkpointing.interval")) && is_duration(f->value->value))
+	if ((f = conf_find(&list, "execution.checkpointing.interval")) && recipe_duration_valid(f->value->value))
 		take(&list, "execution.checkpointing.interval", im->state, "checkpointInterval", NULL);
 	/* The recipe's HA renders both keys, so it takes them only together. */
 	if ((f = conf_find(&list, "high-availability.type")) && strcmp(f->value->value, "kubernetes") == 0 &&
-	    (f = conf_find(&list, "high-availability.storageDir")) && has_scheme(f->value->value)) {
+	    (f = conf_find(&list, "high-availability.storageDir")) && recipe_uri_has_scheme(f->value->value)) {
 		take(&list, "high-availability.type", im->state, "ha", NULL);
 		take(&list, "high-availability.storageDir", im->state, "haStorageDir", NULL);
 	}
-	if ((f = conf_find(&list, "kubernetes.operator.periodic.savepoint.interval")) && is_duration(f->value->value))
+	if ((f = conf_find(&list, "kubernetes.operator.periodic.savepoint.interval")) && recipe_duration_valid(f->value->value))
 		take(&list, "kubernetes.operator.periodic.savepoint.interval", object_at(im->job, "savepoint"),
 		     "interval", NULL);
 	if ((f = conf_find(&list, "kubernetes.operator.savepoint.history.max.count")) &&
@@ -522,18 +502,6 @@ static int import_scripts(struct import *im, const char *entry_key, struct error
 	return 0;
 }
 
-/* Where a ConfigMap mount would hide what the image needs (the recipe refuses these). */
-static bool hides_flink(const char *dir)
-{
-	static const char *const dirs[] = {FLINK_HOME, FLINK_HOME "/conf", FLINK_HOME "/lib", FLINK_HOME "/usrlib",
-					   FLINK_HOME "/plugins", FLINK_HOME "/opt", FLINK_HOME "/bin", "/", NULL};
-
-	for (const char *const *d = dirs; *d; d++)
-		if (strcmp(*d, dir) == 0)
-			return true;
-	return dir[0] != '/' || strncmp(dir, FLINK_HOME "/conf/", sizeof(FLINK_HOME "/conf/") - 1) == 0;
-}
-
 /* -pyclientexec X -py DIR/FILE [-pyfs DIR] ARGS... with the script from the ConfigMap. */
 static int import_python(struct import *im, const struct ynode *jobn, const char *jar, char **executable,
 			 struct error *err)
@@ -570,7 +538,7 @@ static int import_python(struct import *im, const struct ynode *jobn, const char
 	rc = import_scripts(im, fs_basename(script), err);
 	if (rc == 0) {
 		dir = fs_dirname(script);
-		if (hides_flink(dir)) {
+		if (dir[0] != '/' || recipe_mount_hides_image(dir)) {
 			note(im->s, xasprintf("the job runs %s; a ConfigMap mounted at %s would hide the image's files: "
 					      "the recipe mounts the scripts at " FLINK_HOME "/pyflink",
 					      script, dir));
