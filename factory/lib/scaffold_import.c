@@ -120,7 +120,7 @@ static void drop_others(struct import *im, const struct ynode *map, const char *
 		for (const char *const *p = known; *p && !k; p++)
 			k = strcmp(*p, key) == 0;
 		if (!k)
-			drop(im, map->keys[i], "%s.%s", prefix, key);
+			drop(im, map->keys[i], "%s%s%s", prefix, *prefix ? "." : "", key);
 	}
 }
 
@@ -483,7 +483,7 @@ static int import_scripts(struct import *im, const char *entry_key, struct error
 		if (data->values[i]->kind != YNODE_SCALAR)
 			return error_set(err, ERROR_INVALID, "%s:%d: data.%s is not a string", im->scripts_doc->file,
 					 data->keys[i]->line, key);
-		if (!*key || strchr(key, '/') || strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
+		if (!*key || strchr(key, '/') || str_has_control(key) || strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
 			return error_set(err, ERROR_INVALID, "%s:%d: data key '%s' is not a file name",
 					 im->scripts_doc->file, data->keys[i]->line, key);
 		path = xasprintf("jobs/%s", key);

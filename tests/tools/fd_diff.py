@@ -144,8 +144,6 @@ def main():
         else:
             if k in owned or defaults.get(k) == b[k]:
                 continue
-            if k in ("spec.podTemplate.spec.volumeMounts",):
-                continue
             diffs.append(f"+ {k}: {b[k]!r} (rendered only)")
     for d in diffs:
         print(d)
