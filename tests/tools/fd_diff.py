@@ -11,7 +11,9 @@ Prints one line per difference and exits 1 when there is any:
 Input-only fields under a path listed in DROPPED (the `not carried over` paths, one a line,
 as init prints them) are accounted for and not printed. So are the differences factory makes
 by design (README.md, "Starting from existing YAML"):
-  - its own labels (app.kubernetes.io/name, app.kubernetes.io/managed-by) and
+  - its recommended labels (app.kubernetes.io/name, instance, version, component, part-of,
+    managed-by, on the object and its pod template), the object's labels repeated on its pod
+    template, and
     metadata.namespace "default" when the input names none;
   - the pod template's apiVersion/kind, the flink-main-container entry, and the scripts
     ConfigMap (its volume, mount and the factory.dev/scripts-hash annotation), which factory
@@ -122,8 +124,13 @@ def main():
     flatten(inp, "", a)
     flatten(ren, "", b)
     main_c = "spec.podTemplate.spec.containers[flink-main-container]"
+    # the recommended labels factory puts on the object and its pod template
+    recommended = ("name", "instance", "version", "component", "part-of", "managed-by")
     owned = {
-        "metadata.labels.app.kubernetes.io/name", "metadata.labels.app.kubernetes.io/managed-by",
+        "metadata.labels.app.kubernetes.io/" + l for l in recommended
+    } | {
+        "spec.podTemplate.metadata.labels.app.kubernetes.io/" + l for l in recommended
+    } | {
         "spec.podTemplate.apiVersion", "spec.podTemplate.kind",
         "spec.podTemplate.metadata.annotations.factory.dev/scripts-hash", main_c,
     }
@@ -143,6 +150,10 @@ def main():
             diffs.append(f"- {k}: {a[k]!r} (input only)")
         else:
             if k in owned or defaults.get(k) == b[k]:
+                continue
+            # the object's labels, which factory repeats on its pod template
+            pod_label = "spec.podTemplate.metadata.labels."
+            if k.startswith(pod_label) and b.get("metadata.labels." + k[len(pod_label):]) == b[k]:
                 continue
             diffs.append(f"+ {k}: {b[k]!r} (rendered only)")
     for d in diffs:
