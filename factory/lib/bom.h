@@ -28,7 +28,8 @@ struct bom_component {
 	char *version;    /* NULL for files */
 	char *classifier; /* maven: NULL when none */
 	char *extension;  /* maven: "jar" unless the coordinate says otherwise */
-	char *purl;       /* pkg:maven/..., pkg:pypi/...; NULL for files and the runtime */
+	char *purl;       /* pkg:maven/..., pkg:pypi/... (sbom_component_purl, set by the bundle
+			   * stage); NULL for files and the runtime */
 	char *file_name;  /* the file as stored: x-1.0.jar, name-1.0-py3-none-any.whl, the runtime tarball */
 	char *path;       /* where it is in the image, absolute ("/opt/flink/lib/x-1.0.jar"); for a
 			   * wheel or the runtime the directory it was installed into */

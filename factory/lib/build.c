@@ -453,6 +453,8 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 			     ? -1
 			     : 0;
 	if (rc == 0) {
+		for (size_t i = 0; i < r->bom.component_count; i++)
+			r->bom.components[i].purl = sbom_component_purl(&r->bom.components[i]);
 		bom_manifests(&r->bom, t, "manifests/");
 		rc = add_documents(t, r, &info, docs, envelopes, key_id, err);
 	}

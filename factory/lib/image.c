@@ -87,12 +87,18 @@ static void plan_parents(struct layer_plan *lp, const char *path)
 	free(copy);
 }
 
-static const char *find_item_sha(const struct plan *plan, const char *coordinate)
+static const struct fetch_item *find_item(const struct plan *plan, const char *coordinate)
 {
 	for (size_t i = 0; i < plan->count; i++)
 		if (strcmp(plan->items[i].coordinate, coordinate) == 0)
-			return plan->items[i].sha256;
+			return &plan->items[i];
 	return NULL;
+}
+
+static const char *find_item_sha(const struct plan *plan, const char *coordinate)
+{
+	const struct fetch_item *item = find_item(plan, coordinate);
+	return item ? item->sha256 : NULL;
 }
 
 static int plan_artifacts(struct layer_plan *catalog, struct layer_plan *raw, const struct recipe *r,
@@ -437,26 +443,6 @@ static struct bom_component *bom_add(struct bom *bom, enum bom_kind kind, size_t
 	return c;
 }
 
-static const struct fetch_item *find_item(const struct plan *plan, const char *coordinate)
-{
-	for (size_t i = 0; i < plan->count; i++)
-		if (strcmp(plan->items[i].coordinate, coordinate) == 0)
-			return &plan->items[i];
-	return NULL;
-}
-
-/* pkg:maven/group/artifact@version, qualifiers in the purl spec's sorted order. */
-static char *maven_purl(const struct maven_coord *c)
-{
-	bool jar = strcmp(c->extension, "jar") == 0;
-
-	if (c->classifier)
-		return xasprintf("pkg:maven/%s/%s@%s?classifier=%s%s%s", c->group, c->artifact, c->version, c->classifier,
-				 jar ? "" : "&type=", jar ? "" : c->extension);
-	return xasprintf("pkg:maven/%s/%s@%s%s%s", c->group, c->artifact, c->version, jar ? "" : "?type=",
-			 jar ? "" : c->extension);
-}
-
 /* By layer, then by path and file: the same inputs list the same way. */
 static int compare_components(const void *a, const void *b)
 {
@@ -503,7 +489,6 @@ static int bom_artifacts(struct bom *bom, const struct image_build *b, const str
 		c->version = xstrdup(mc.version);
 		c->classifier = mc.classifier ? xstrdup(mc.classifier) : NULL;
 		c->extension = xstrdup(mc.extension);
-		c->purl = maven_purl(&mc);
 		c->file_name = xstrdup(fs_basename(repo_path));
 		c->path = path;
 		/* A JAR taken from the cache was not downloaded in this run: the lock says where it
@@ -547,7 +532,6 @@ static int bom_python(struct bom *bom, const struct image_build *b, const struct
 		c = bom_add(bom, BOM_WHEEL, own_layer(b, "python"));
 		c->name = xstrdup(normalized);
 		c->version = xstrdup(name.version);
-		c->purl = xasprintf("pkg:pypi/%s@%s", normalized, name.version);
 		c->file_name = xstrdup(w->filename);
 		c->path = xasprintf("/%s", in->target.site_packages);
 		snprintf(c->sha256, sizeof(c->sha256), "%s", w->sha256);
