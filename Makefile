@@ -133,7 +133,7 @@ $(BUILD)/fuzz-%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB) | de
 # The commands that run one harness; a target's failure (a finding) stops `make fuzz`.
 define fuzz_run
 @mkdir -p $(call fuzz_corpus,$1)
-$(BUILD)/fuzz-$1 -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(FUZZ_MAX_LEN_$1),8192) -timeout=10 \
+$(BUILD)/fuzz-$1 -max_total_time=$(FUZZ_SECONDS) -max_len=$(or $(FUZZ_MAX_LEN_$1),8192) -timeout=10 -print_final_stats=1 \
   $(call fuzz_corpus,$1) $(call fuzz_seeds,$1)
 
 endef
