@@ -31,6 +31,39 @@ static bool uri_scheme_is(const char *uri, const char *scheme)
 	return strncmp(uri, scheme, len) == 0 && strncmp(uri + len, "://", 3) == 0;
 }
 
+/* The operator fetches a session job's jar itself: over http(s), or through a Flink file
+ * system for which a filesystem plugin is installed in the operator's own image. */
+static void check_session_jar(const struct recipe *r, const struct recipe_session_job *sj, struct diag_list *diags)
+{
+	static const char *const filesystems[] = {"s3", "s3a", "s3p", "gs", "hdfs", "abfs", "abfss", "wasb", "wasbs",
+						  "oss", NULL};
+	const struct ynode *at = ynode_get(sj->node, "jarURI");
+	const char *uri = sj->job.jar_uri;
+
+	if (uri_scheme_is(uri, "https"))
+		return;
+	if (uri_scheme_is(uri, "http")) {
+		render_target_warning(diags, r, at,
+				      "sessionJobs[%zu].jarURI: '%s' is fetched over plain http: anyone on the way can "
+				      "change the jar; use https", sj->index, uri);
+		return;
+	}
+	for (const char *const *fs = filesystems; *fs; fs++)
+		if (uri_scheme_is(uri, *fs)) {
+			render_target_warning(diags, r, at,
+					      "sessionJobs[%zu].jarURI: the operator reads %s:// through a Flink filesystem "
+					      "plugin: its own image needs the matching one (flink-s3-fs-hadoop for s3://, "
+					      "flink-gs-fs-hadoop for gs://, ...), configured like state.s3 (endpoint, path "
+					      "style, credentials) for MinIO",
+					      sj->index, *fs);
+			return;
+		}
+	render_target_error(diags, r, at,
+			    "sessionJobs[%zu].jarURI: '%s': the operator fetches session job jars over https:// (or "
+			    "http://) or from a Flink file system (s3://, gs://, hdfs://, abfs://) whose plugin is in its "
+			    "image", sj->index, uri);
+}
+
 /* The webhook rejects a FlinkDeployment without JobManager or TaskManager memory. Worded and
  * placed as the schema words a missing key, which is what it is to this operator. */
 static void check_memory(const struct recipe *r, const struct ynode *root, const char *section,
@@ -55,15 +88,8 @@ static void apache_validate(const struct recipe *r, struct diag_list *diags)
 		render_target_error(diags, r, ynode_where(root, "metadata.name"),
 				    "metadata.name: '%s' is not a valid FlinkDeployment name: lowercase letters, digits "
 				    "and '-', starting with a letter, at most 45 characters", r->name);
-	for (size_t i = 0; i < r->session_job_count; i++) {
-		const struct recipe_session_job *sj = &r->session_jobs[i];
-		if (!uri_scheme_is(sj->job.jar_uri, "https"))
-			render_target_error(diags, r, ynode_get(sj->node, "jarURI"),
-					    "sessionJobs[%zu].jarURI: '%s' must be an https:// URI: the operator downloads "
-					    "session job jars and allows only https by default "
-					    "(kubernetes.operator.user.artifacts.allowed-schemes)",
-					    sj->index, sj->job.jar_uri);
-	}
+	for (size_t i = 0; i < r->session_job_count; i++)
+		check_session_jar(r, &r->session_jobs[i], diags);
 	if (!k8s_dns_subdomain(r->service_account))
 		render_target_error(diags, r, ynode_where(root, "serviceAccount"),
 				    "serviceAccount: '%s' is not a valid ServiceAccount name; the operator requires one",

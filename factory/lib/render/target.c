@@ -20,16 +20,33 @@ const struct render_target *render_target_find(const char *name)
 	return NULL;
 }
 
-void render_target_error(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
-			 const char *fmt, ...)
+static void report(struct diag_list *diags, enum diag_severity severity, const struct recipe *recipe,
+		   const struct ynode *node, const char *fmt, va_list ap)
 {
 	/* The same bound as recipe_load's own messages, so a huge value is cut the same way
 	 * whichever module reports it. */
 	char msg[8192];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	diag_add(diags, severity, recipe->file, node ? node->line : 0, node ? node->col : 0, "%s", msg);
+}
+
+void render_target_error(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
+			 const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	report(diags, DIAG_ERROR, recipe, node, fmt, ap);
 	va_end(ap);
-	diag_add(diags, DIAG_ERROR, recipe->file, node ? node->line : 0, node ? node->col : 0, "%s", msg);
+}
+
+void render_target_warning(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
+			   const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report(diags, DIAG_WARNING, recipe, node, fmt, ap);
+	va_end(ap);
 }

@@ -89,5 +89,8 @@ int render_target_run(struct render_output **out, const struct render_target *ta
  * formats its own messages. */
 void render_target_error(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
 			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The same, as a warning. */
+void render_target_warning(struct diag_list *diags, const struct recipe *recipe, const struct ynode *node,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif
