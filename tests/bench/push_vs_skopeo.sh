@@ -57,7 +57,7 @@ config() {
     printf 'apiVersion: factory.dev/v1alpha1\nkind: Config\ncache: {dir: %s}\nregistries:\n  - {host: "%s", insecure: true, credentials: none}\n' \
         "$3" "$2" > "$1"
 }
-manifest_of() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifest"])' "$1/bench/build.json"; }
+manifest_of() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["image"]["manifest"])' "$1/bench/bundle.json"; }
 
 # ---- 1. push: factory push vs skopeo copy, same image, fresh registry each time -------------
 recipe "127.0.0.1:1"
