@@ -186,16 +186,17 @@ static int diff_git(const struct build_result *built, json_t **report, struct di
 	return rc;
 }
 
-/* The recipe built into `scratch`, then compared with its bundle or its gitops repository. */
+/* The recipe built into a scratch directory, then compared with its bundle or its gitops
+ * repository. */
 static int diff_recipe(const char *recipe, const struct diff_args *args, const struct opt_common *common,
-		       const char *scratch, json_t **report, struct diag_list *diags, struct error *err)
+		       json_t **report, struct diag_list *diags, struct error *err)
 {
 	struct build_options o = {
 		.recipe_path = recipe,
 		.stages = BUILD_FETCH | BUILD_ASSEMBLE | BUILD_RENDER,
 		.plan_mode = PLAN_FETCH,
 		.lock_read_only = true,
-		.output_dir = scratch,
+		.scratch = true,
 		.interrupted = cmd_interrupted(),
 		.version = cmd_version(),
 	};
@@ -225,8 +226,6 @@ int cmd_diff(int argc, char **argv)
 	struct output out;
 	struct diag_list diags;
 	struct error err = {0};
-	const char *tmp = getenv("TMPDIR");
-	char *prefix, *scratch = NULL;
 	json_t *report = NULL;
 	bool changed = false;
 	int status, rc;
@@ -235,14 +234,7 @@ int cmd_diff(int argc, char **argv)
 		return status;
 	output_init(&out, cmd_diff_spec.name, &common);
 	diag_list_init(&diags);
-	prefix = xasprintf("%s/factory-diff.", tmp && *tmp ? tmp : "/tmp");
-	rc = fs_make_temp_dir(prefix, &scratch, &err);
-	if (rc == 0)
-		rc = diff_recipe(common.args[0], &args, &common, scratch, &report, &diags, &err);
-	if (scratch) {
-		struct error ignored = {0};
-		fs_remove_tree(scratch, &ignored);
-	}
+	rc = diff_recipe(common.args[0], &args, &common, &report, &diags, &err);
 	if (rc == 0) {
 		const char *key;
 		json_t *value;
@@ -259,7 +251,5 @@ int cmd_diff(int argc, char **argv)
 	status = output_finish(&out, rc == 0 ? EXIT_OK : EXIT_TROUBLE, &diags, &err);
 	json_decref(report);
 	diag_list_free(&diags);
-	free(scratch);
-	free(prefix);
 	return status == EXIT_OK && changed ? EXIT_DIFFERENT : status;
 }

@@ -41,8 +41,8 @@ const struct opt_command cmd_verify_spec = {
 		       "bundle.json against the bundle (the image, each manifest file and document by\n"
 		       "sha256, no unlisted file in manifests/, the provenance's subjects). With a recipe,\n"
 		       "its bundle (out/<app>, or under -o DIR) is checked so and then rebuilt from\n"
-		       "factory.lock in a scratch directory, every cached input hashed again, with the\n"
-		       "bundle's SOURCE_DATE_EPOCH: each digest that differs is named. Exit 1\n"
+		       "factory.lock in a scratch directory beside the cache, every cached input hashed\n"
+		       "again, with the bundle's SOURCE_DATE_EPOCH: each digest that differs is named. Exit 1\n"
 		       "when anything is wrong. The configuration is --config, else $FACTORY_CONFIG, else\n"
 		       "the nearest factory.yaml above the first bundle or the current directory.",
 	.options = verify_options,
@@ -58,8 +58,7 @@ static int verify_recipe(const char *recipe, const struct verify_args *args, con
 {
 	struct build_options o = {.recipe_path = recipe, .interrupted = cmd_interrupted(), .version = cmd_version()};
 	struct build_result first = {0}, rebuilt = {0};
-	char *bundle = NULL, *scratch = NULL, *prefix = NULL, *path = NULL;
-	const char *tmp = getenv("TMPDIR");
+	char *bundle = NULL, *path = NULL;
 	json_t *doc = NULL;
 	int rc;
 
@@ -75,32 +74,16 @@ static int verify_recipe(const char *recipe, const struct verify_args *args, con
 		path = fs_path_join(bundle, BUNDLE_FILE);
 		doc = json_load_file(path, 0, NULL);
 		o.epoch = json_integer_value(json_object_get(doc, "sourceDateEpoch"));
-		prefix = xasprintf("%s/factory-verify.", tmp && *tmp ? tmp : "/tmp");
-		rc = fs_make_temp_dir(prefix, &scratch, err);
-	}
-	if (rc == 0) {
-		char *app = NULL;
 		o.stages = BUILD_FETCH | BUILD_ASSEMBLE | BUILD_RENDER;
 		o.plan_mode = PLAN_FROZEN;
-		o.output_dir = scratch;
+		o.scratch = true;
 		o.recheck = true;
-		rc = build_run(&rebuilt, &o, diags, err);
-		if (rc == 0) {
-			app = fs_path_join(scratch, first.recipe->name);
-			rc = verify_compare(bundle, app, report, err);
-		}
-		free(app);
-	}
-	if (scratch) {
-		struct error ignored = {0};
-		fs_remove_tree(scratch, &ignored);
+		rc = build_run(&rebuilt, &o, diags, err) || verify_compare(bundle, rebuilt.app_dir, report, err) ? -1 : 0;
 	}
 	json_decref(doc);
 	build_result_clear(&rebuilt);
 	build_result_clear(&first);
 	free(path);
-	free(prefix);
-	free(scratch);
 	free(bundle);
 	return rc;
 }

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "base.h"
@@ -25,6 +27,13 @@ void build_result_clear(struct build_result *r)
 	push_result_clear(&r->pushed);
 	free(r->image_dir);
 	free(r->app_dir);
+	if (r->scratch_dir) {
+		struct error ignored = {0};
+		fs_remove_tree(r->scratch_dir, &ignored);
+		free(r->scratch_dir);
+		if (r->scratch_lock >= 0)
+			close(r->scratch_lock);
+	}
 	render_output_free(r->rendered);
 	image_build_clear(&r->image);
 	inputs_clear(&r->inputs);
@@ -473,6 +482,26 @@ static int write_bundle(struct build_result *r, const struct build_options *o, c
 	return rc;
 }
 
+/* <cache>/tmp/scratch.XXXXXX, held by an flock while it lives (cache_open sweeps the ones of
+ * dead runs). */
+static int make_scratch(struct build_result *r, struct error *err)
+{
+	char *prefix;
+	int rc;
+
+	if (!r->cache)
+		return error_set(err, ERROR_INTERNAL, "a scratch build needs the cache");
+	prefix = fs_path_join(r->cache->dir, "tmp/" CACHE_SCRATCH_PREFIX);
+	rc = fs_make_temp_dir(prefix, &r->scratch_dir, err);
+	free(prefix);
+	if (rc)
+		return -1;
+	r->scratch_lock = open(r->scratch_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->scratch_lock < 0 || flock(r->scratch_lock, LOCK_EX) < 0)
+		return error_set_errno(err, "cannot lock %s", r->scratch_dir);
+	return 0;
+}
+
 int build_run(struct build_result *r, const struct build_options *o, struct diag_list *diags, struct error *err)
 {
 	struct render_options render_options = {.image = o->image};
@@ -497,7 +526,10 @@ int build_run(struct build_result *r, const struct build_options *o, struct diag
 	if (o->strict && diags->count > diags->errors)
 		return error_set(err, ERROR_INVALID, "%s: %zu warning%s, which --strict makes errors; nothing written",
 				 r->recipe->file, diags->count - diags->errors, diags->count - diags->errors == 1 ? "" : "s");
-	r->app_dir = fs_path_join(o->output_dir ? o->output_dir : "out", r->recipe->name);
+	if (o->scratch && make_scratch(r, err))
+		return -1;
+	r->app_dir = fs_path_join(r->scratch_dir ? r->scratch_dir : o->output_dir ? o->output_dir : "out",
+				  r->recipe->name);
 	r->image_dir = fs_path_join(r->app_dir, "image");
 	if ((o->stages & BUILD_FETCH) && (begin(o, BUILD_FETCH, err) || fetch_stage(r, o, diags, err) || stopped(o, err)))
 		return -1;

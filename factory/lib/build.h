@@ -42,6 +42,10 @@ struct build_options {
 	long long epoch;        /* SOURCE_DATE_EPOCH */
 	const char *version;    /* factory's release, for the provenance's builder; NULL: "unknown" */
 	bool recheck;           /* hash every cached input it uses, trusting no stat record */
+	/* Build into a directory of its own under <cache>/tmp (output_dir is ignored), removed with
+	 * the result: a bundle to compare, not to keep. Beside the cache its layout is hard links,
+	 * not a copy of every layer into $TMPDIR. */
+	bool scratch;
 	bool strict;            /* a warning about the recipe is an error, before anything is written */
 	struct recipe_image_override image_override; /* --registry, --repository, --tag */
 	bool lock_read_only;    /* leave factory.lock as it is (struct plan) */
@@ -73,6 +77,8 @@ struct build_result {
 	struct push_result pushed;   /* BUILD_PUSH */
 	struct gitops_result published; /* BUILD_PUBLISH */
 	char *app_dir;               /* <output>/<app> */
+	char *scratch_dir;           /* with options.scratch: removed by build_result_clear */
+	int scratch_lock;            /* an flock on it, so that another run's sweep leaves it */
 	char *image_dir;             /* <app_dir>/image */
 	char *reference;             /* what the manifests deploy: registry/repository@digest */
 	size_t base_layers_left;     /* base layers never downloaded (pushing a registry base) */

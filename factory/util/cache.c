@@ -51,6 +51,7 @@ int cache_open(struct cache **out, const char *dir, struct error *err)
 	/* Temporary files of killed runs (SIGKILL, power loss) are never read as blobs; each
 	 * writer holds an flock on its own, so only those of dead writers go. */
 	fs_sweep_stale(tmp, "download.");
+	fs_sweep_stale(tmp, CACHE_SCRATCH_PREFIX);
 	rc = 0;
 out:
 	free(blobs);

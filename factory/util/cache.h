@@ -21,6 +21,9 @@
 
 struct statrec;
 
+/* Names under <cache>/tmp/ that cache_open sweeps when their writer is gone. */
+#define CACHE_SCRATCH_PREFIX "scratch."
+
 struct cache {
 	char *dir;
 	int lock_fd; /* shared flock held while the cache is open */
