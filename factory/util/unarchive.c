@@ -27,6 +27,22 @@ int unarchive_utf8_locale(locale_t *out, struct error *err)
 	return error_set(err, ERROR_INTERNAL, "no UTF-8 locale (C.UTF-8) is available to read archive entry names");
 }
 
+/* Each read callback's checks: stop at an interrupt, or once the output passed its bound. */
+static bool may_read(struct archive *a, struct unarchive *u)
+{
+	if (u->interrupted && *u->interrupted) {
+		u->stop = ERROR_INTERRUPTED;
+		archive_set_error(a, EINTR, "interrupted");
+		return false;
+	}
+	if (archive_filter_bytes(a, 0) > u->max_out) {
+		u->stop = ERROR_LIMIT;
+		archive_set_error(a, EFBIG, "it expands past %lld bytes", u->max_out);
+		return false;
+	}
+	return true;
+}
+
 /* Called by libarchive for more compressed bytes, also while it skips an entry's data inside
  * one archive_read_next_header: the only place a bomb of one huge entry can be stopped. */
 static la_ssize_t read_raw(struct archive *a, void *ctx, const void **buf)
@@ -34,16 +50,8 @@ static la_ssize_t read_raw(struct archive *a, void *ctx, const void **buf)
 	struct unarchive *u = ctx;
 	ssize_t n;
 
-	if (u->interrupted && *u->interrupted) {
-		u->stop = ERROR_INTERRUPTED;
-		archive_set_error(a, EINTR, "interrupted");
+	if (!may_read(a, u))
 		return -1;
-	}
-	if (archive_filter_bytes(a, 0) > u->max_out) {
-		u->stop = ERROR_LIMIT;
-		archive_set_error(a, EFBIG, "it expands past %lld bytes", u->max_out);
-		return -1;
-	}
 	do
 		n = read(u->fd, u->buffer, sizeof(u->buffer));
 	while (n < 0 && errno == EINTR);
@@ -217,16 +225,8 @@ static la_ssize_t read_gunzip(struct archive *a, void *ctx, const void **buf)
 	struct unarchive *u = ctx;
 	ssize_t n;
 
-	if (u->interrupted && *u->interrupted) {
-		u->stop = ERROR_INTERRUPTED;
-		archive_set_error(a, EINTR, "interrupted");
+	if (!may_read(a, u))
 		return -1;
-	}
-	if (archive_filter_bytes(a, 0) > u->max_out) {
-		u->stop = ERROR_LIMIT;
-		archive_set_error(a, EFBIG, "it expands past %lld bytes", u->max_out);
-		return -1;
-	}
 	n = gunzip_fill(u->gunzip, u->fd);
 	if (n < 0) {
 		archive_set_error(a, EIO, "%s", u->gunzip->error);
