@@ -301,10 +301,7 @@ static int write_rendered(struct build_result *r, struct error *err)
 	rc = bundle_manifests_tree(t, "", r->rendered, err) || tree_write(t, dir, NULL, err) ? -1 : 0;
 	if (rc == 0) {
 		bom_manifests(&bom, t, "");
-		rc = bundle_update_manifests(r->app_dir, &bom, err) ||
-				     bundle_write_gitops(r->app_dir, r->recipe->gitops_url ? &g : NULL, err)
-			     ? -1
-			     : 0;
+		rc = bundle_update_rendered(r->app_dir, &bom, r->recipe->gitops_url ? &g : NULL, err);
 	}
 	bom_clear(&bom);
 	tree_free(t);

@@ -388,44 +388,45 @@ json_t *bundle_read_attached(const char *app_dir)
 	return NULL;
 }
 
-int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *g, struct error *err)
+/* The provenance names the manifest files it was made with: after a render alone it would
+ * vouch for files it never saw, so it goes until the next build. */
+static bool drop_provenance(json_t *doc)
 {
-	json_t *holder = json_object();
-	int rc;
+	json_t *docs = json_object_get(doc, "documents"), *envelopes;
 
-	if (g)
-		set_gitops(holder, g);
-	rc = update_bundle(app_dir, "gitops", json_incref(json_object_get(holder, "gitops")), err);
-	json_decref(holder);
-	return rc;
-}
-
-int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err)
-{
-	json_t *files = json_object(), *doc, *docs, *envelopes;
-	bool legacy;
-	int rc;
-
-	for (size_t i = 0; i < bom->file_count; i++)
-		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
-	if (update_bundle(app_dir, "manifests", files, err) < 0)
-		return -1;
-	/* The provenance names the manifest files it was made with: after a render alone it would
-	 * vouch for files it never saw, so it goes until the next build. */
-	doc = load_bundle(app_dir, &legacy);
-	docs = json_object_get(doc, "documents");
-	if (legacy || !json_object_get(docs, "provenance.json")) {
-		json_decref(doc);
-		return 0;
-	}
+	if (!json_object_get(docs, "provenance.json"))
+		return false;
 	json_object_del(docs, "provenance.json");
 	envelopes = json_object_get(json_object_get(doc, "signatures"), "envelopes");
 	for (size_t i = json_array_size(envelopes); i-- > 0;)
 		if (strcmp(json_string_value(json_array_get(envelopes, i)), "provenance.dsse.json") == 0)
 			json_array_remove(envelopes, i);
-	rc = write_json(app_dir, BUNDLE_FILE, doc, err);
+	return true;
+}
+
+int bundle_update_rendered(const char *app_dir, const struct bom *bom, const struct bundle_gitops *g,
+			   struct error *err)
+{
+	bool legacy, dropped = false;
+	json_t *doc = load_bundle(app_dir, &legacy), *files = json_object();
+	int rc;
+
+	if (!doc) {
+		legacy = false;
+		doc = json_pack("{s:s, s:s}", "apiVersion", BUNDLE_API_VERSION, "kind", BUNDLE_KIND);
+	}
+	for (size_t i = 0; i < bom->file_count; i++)
+		json_object_set_new(files, bom->files[i].path, json_string(bom->files[i].sha256));
+	json_object_set_new(doc, "manifests", files);
+	if (g)
+		set_gitops(doc, g);
+	else
+		json_object_del(doc, "gitops");
+	if (!legacy)
+		dropped = drop_provenance(doc);
+	rc = write_json(app_dir, legacy ? "build.json" : BUNDLE_FILE, doc, err);
 	json_decref(doc);
-	if (rc == 0) {
+	if (rc == 0 && dropped) {
 		char *plain = fs_path_join(app_dir, "provenance.json"), *envelope = fs_path_join(app_dir, "provenance.dsse.json");
 		unlink(plain);
 		unlink(envelope);

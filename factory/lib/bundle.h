@@ -56,9 +56,6 @@ struct bundle_gitops {
 	char *scripts_hash;
 };
 
-/* Sets (or, with `gitops` NULL, removes) the "gitops" object of bundle.json and keeps the
- * rest of the file; creates the file if needed. */
-int bundle_write_gitops(const char *app_dir, const struct bundle_gitops *gitops, struct error *err);
 /* ERROR_NOT_FOUND when the bundle records no GitOps target. */
 int bundle_read_gitops(const char *app_dir, struct bundle_gitops *gitops, struct error *err);
 void bundle_gitops_clear(struct bundle_gitops *gitops);
@@ -119,7 +116,10 @@ struct bundle_attachment {
 int bundle_write_attached(const char *app_dir, const struct bundle_attachment *list, size_t count, struct error *err);
 /* bundle.json's "attached" object, or NULL. */
 json_t *bundle_read_attached(const char *app_dir);
-/* After a render alone: bundle.json's "manifests" from bom->files, the rest kept. */
-int bundle_update_manifests(const char *app_dir, const struct bom *bom, struct error *err);
+/* After a render alone: bundle.json's "manifests" from bom->files and its "gitops" (`gitops`
+ * NULL: none), written once; the rest is kept, except the provenance, which no longer covers
+ * the manifests and is removed until the next build. */
+int bundle_update_rendered(const char *app_dir, const struct bom *bom, const struct bundle_gitops *gitops,
+			   struct error *err);
 
 #endif
